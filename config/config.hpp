@@ -1,0 +1,97 @@
+// config.hpp: the engine's configuration schema and its loader (TOML file, then WARMUP_*
+// environment overrides and DATABASE_URL, then command-line flags), validated at start-up.
+#pragma once
+
+#include "warmup/health.hpp"
+#include "warmup/peers.hpp"
+#include "warmup/types.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace warmup::config {
+
+struct node_config {
+  std::string name;                    // default: hostname
+  std::uint32_t shard_count = 256;     // fixed at cluster creation
+  int scheduler_threads = 2;           // CAF worker threads
+  std::string console = "127.0.0.1:8025";  // HOST:PORT of the console (issue 4)
+};
+
+struct clock_config {
+  double time_scale = 1.0;             // 1 = real time, 1440 = a day per minute
+  std::string start;                   // optional "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM": simulated start
+  int tick_ms = 20;                    // wall-clock interval of the shard tick
+};
+
+struct store_config {
+  std::string database_url;            // empty: SQLite file <data_dir>/warmup.db
+  int batch_max = 2000;                // rows per store transaction
+  int queue_max = 100000;              // pending writes before back-pressure
+};
+
+struct sandbox_config {
+  std::uint64_t seed = 1;              // the simulated network's randomness
+  std::vector<std::string> providers = {"gmail.sim", "outlook.sim", "yahoo.sim", "mail.sim"};
+};
+
+struct log_config {
+  std::string level = "info";          // trace, debug, info, warn, error, off
+  std::string format = "text";         // text or json
+  std::string file;                    // empty: stderr
+};
+
+struct engine_config {
+  std::string data_dir;                // default: $XDG_DATA_HOME/warmup or ~/.local/share/warmup
+  std::string transport = "sandbox";   // sandbox (simulation) or smtp (issue 3)
+  std::string default_timezone = "UTC";
+  std::string ramp_preset = "standard";
+  ramp_params ramp;                    // from the preset, then overridden key by key
+  window_params window;
+  engagement_params engagement;
+  health_params health;
+  peer_rules peers;
+  node_config node;
+  clock_config clock;
+  store_config store;
+  sandbox_config sandbox;
+  log_config log;
+  std::vector<std::string> notices;    // start-up notices to log (e.g. ignored legacy keys)
+};
+
+// A bad configuration value. what() reads like
+//   "warmup.toml:12: ramp.start = -3: must be an integer from 0 to 1000"
+//   "environment WARMUP_RAMP_START=abc: ramp.start must be an integer from 0 to 1000"
+// The CLI prints it and exits with code 2.
+struct config_error : std::runtime_error {
+  config_error(std::string source, int line, std::string key, std::string message);
+  std::string source;   // file path, "environment" or "command line"
+  int line = 0;         // 0 when not from a file
+  std::string key;      // dotted key, e.g. "ramp.start"
+};
+
+// Loads the configuration: defaults, then `file` (if given; a missing file named
+// explicitly is an error), then the environment (`env`: WARMUP_<SECTION>_<KEY>, e.g.
+// WARMUP_RAMP_START, plus DATABASE_URL and WARMUP_DATA_DIR), then validates everything.
+// Unknown keys in the file are errors (typos must not pass silently). The legacy
+// WARMUP_WORKER_COUNT / WARMUP_WORKER_ID / WARMUP_ENABLE_DISTRIBUTED_MODE are accepted
+// and produce a notice explaining that shards are placed automatically.
+engine_config load(const std::optional<std::string>& file,
+                   const std::map<std::string, std::string>& env);
+
+// The current process environment as a map (only WARMUP_* and DATABASE_URL, HOME,
+// XDG_DATA_HOME).
+std::map<std::string, std::string> process_environment();
+
+// The documented per-user default data directory.
+std::string default_data_dir(const std::map<std::string, std::string>& env);
+
+// Validates a mailbox's settings as the CLI and CSV import accept them; returns an
+// error message naming the field, or nullopt when valid.
+std::optional<std::string> validate_mailbox(const mailbox_settings& m);
+
+}  // namespace warmup::config

@@ -1,0 +1,215 @@
+// store.hpp: the one store interface every backend implements (SQLite now, PostgreSQL
+// next). Calls are blocking: call them from the store gateway's detached actor or from
+// the CLI, never from a cooperative scheduler thread.
+#pragma once
+
+#include "warmup/health.hpp"
+#include "warmup/ramp.hpp"
+#include "warmup/types.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace warmup::storage {
+
+// Thrown for every store failure; `what()` says what failed and where (never a secret).
+struct store_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// The mailbox (email) exists already.
+struct duplicate_mailbox : store_error {
+  using store_error::store_error;
+};
+// The store's schema is newer than this binary understands.
+struct schema_too_new : store_error {
+  using store_error::store_error;
+};
+
+struct mailbox_record {
+  mailbox_settings settings;     // settings.id is assigned by add_mailbox
+  std::string ramp_preset = "standard";  // a preset name, or "custom"
+  ramp_state ramp;
+  time_ms created_at = 0;
+  time_ms updated_at = 0;
+};
+
+struct mailbox_filter {
+  std::optional<mailbox_state> state;
+  std::optional<std::string> provider;
+  std::optional<std::string> domain;     // email domain
+  bool include_removed = false;
+  std::size_t offset = 0;
+  std::size_t limit = static_cast<std::size_t>(-1);
+};
+
+enum class placement : std::uint8_t { unknown, inbox, spam, missing };
+std::string_view to_string(placement p);
+
+enum class intent_status : std::uint8_t {
+  pending,   // recorded before the hand-off to the transport
+  sent,      // the transport accepted it
+  failed,    // temporary failure; the slot is skipped (never resent)
+  bounced,   // permanent recipient failure
+  skipped,   // reconciled after a crash: outcome unknown, never resent
+};
+std::string_view to_string(intent_status s);
+
+// A send about to happen. Inserted before the hand-off; the key makes it unique.
+struct send_intent {
+  slot_key key;
+  mailbox_id to = no_mailbox;
+  std::string message_id;
+  time_ms planned_at = 0;
+  time_ms recorded_at = 0;
+};
+
+struct send_outcome {
+  slot_key key;
+  intent_status status = intent_status::sent;
+  time_ms at = 0;
+  std::string detail;            // server reason on failure; never a secret
+};
+
+// The registry of Message-IDs this engine generated (identifies warmup mail, threads
+// replies after a restart).
+struct registry_entry {
+  std::string message_id;
+  mailbox_id from = no_mailbox;
+  mailbox_id to = no_mailbox;
+  std::uint64_t thread = 0;
+  int turn = 1;
+  time_ms sent_at = 0;
+  std::string subject;
+  std::string in_reply_to;
+  std::string references;
+};
+
+struct placement_update {
+  std::string message_id;
+  placement where = placement::unknown;
+  bool rescued = false;
+  time_ms at = 0;
+};
+
+// Adds to a (mailbox, local day) counter row; `delta.day` names the day.
+struct stats_delta {
+  mailbox_id mailbox = no_mailbox;
+  day_stats delta;
+};
+
+struct ramp_update {
+  mailbox_id mailbox = no_mailbox;
+  ramp_state ramp;
+  mailbox_state state = mailbox_state::active;
+};
+
+// A mailbox's plan for one local day (slots with their UTC times), for status/overdue.
+struct plan_record {
+  mailbox_id mailbox = no_mailbox;
+  day_number day = 0;
+  int target = 0;
+  std::vector<time_ms> slot_times;   // index = slot number
+};
+
+// Everything one shard wants written, applied in one transaction, fenced by the
+// shard's lease epoch: a stale epoch rejects the whole batch.
+struct write_batch {
+  shard_id shard = 0;
+  epoch_t epoch = 1;
+  std::vector<send_intent> intents;
+  std::vector<send_outcome> outcomes;
+  std::vector<registry_entry> registry;
+  std::vector<placement_update> placements;
+  std::vector<stats_delta> stats;
+  std::vector<ramp_update> ramps;
+  std::vector<plan_record> plans;
+  bool empty() const;
+};
+
+struct batch_result {
+  bool stale_epoch = false;                // nothing was written
+  std::vector<bool> intent_inserted;       // per intent: false = key existed already
+};
+
+struct intent_row {
+  send_intent intent;
+  std::optional<send_outcome> outcome;
+};
+
+struct lease {
+  shard_id shard = 0;
+  std::string owner;
+  epoch_t epoch = 0;
+  time_ms expires_at = 0;
+};
+
+// The figures of `warmup status`, for the UTC day containing `now`.
+struct status_summary {
+  std::uint64_t total_mailboxes = 0;          // not removed
+  std::uint64_t active_mailboxes = 0;         // state active or throttled
+  std::uint64_t active_mailboxes_today = 0;   // sent at least one mail today
+  std::uint64_t sends_today = 0;              // outcomes `sent` today
+  std::uint64_t planned_today = 0;            // plan slots falling in today
+  std::uint64_t overdue = 0;                  // plan slots due > grace ago with no intent
+  std::uint64_t inbox_today = 0;
+  std::uint64_t spam_today = 0;
+  double inbox_rate_today = 0.0;              // inbox / (inbox + spam), 0 with no data
+  time_ms now = 0;
+};
+
+class store {
+public:
+  virtual ~store() = default;
+
+  // Schema: creates or upgrades; throws schema_too_new for a newer schema.
+  virtual void migrate() = 0;
+  virtual int schema_version() = 0;
+  static int latest_schema_version();
+
+  // Mailboxes.
+  virtual mailbox_id add_mailbox(const mailbox_record& r) = 0;   // throws duplicate_mailbox
+  virtual std::optional<mailbox_record> get_mailbox(mailbox_id id) = 0;
+  virtual std::optional<mailbox_record> find_mailbox(const std::string& email) = 0;
+  virtual std::vector<mailbox_record> list_mailboxes(const mailbox_filter& f) = 0;
+  virtual std::uint64_t count_mailboxes(const mailbox_filter& f) = 0;
+  virtual bool set_mailbox_state(mailbox_id id, mailbox_state s) = 0;  // false: unknown id
+  virtual bool remove_mailbox(mailbox_id id) = 0;   // soft delete: state removed
+
+  // Shard leases. On a single node every shard is acquired once at start-up (epoch
+  // increments each start). acquire returns the new epoch or nullopt when another owner
+  // holds an unexpired lease.
+  virtual std::optional<epoch_t> acquire_lease(shard_id s, const std::string& owner,
+                                               time_ms now, time_ms ttl) = 0;
+  virtual bool renew_lease(shard_id s, const std::string& owner, epoch_t epoch,
+                           time_ms now, time_ms ttl) = 0;
+  virtual void release_lease(shard_id s, const std::string& owner, epoch_t epoch) = 0;
+  virtual std::optional<lease> get_lease(shard_id s) = 0;
+
+  // Batched, epoch-fenced writes (one transaction).
+  virtual batch_result apply(const write_batch& b) = 0;
+
+  // Reads for restart and introspection.
+  virtual std::vector<intent_row> intents(mailbox_id m, day_number from_day,
+                                          day_number to_day) = 0;
+  // Intents with no outcome (crash between intent and outcome): reconciled to `skipped`.
+  virtual std::vector<send_intent> pending_intents() = 0;
+  virtual std::vector<day_stats> stats(mailbox_id m, day_number from_day,
+                                       day_number to_day) = 0;
+  virtual std::optional<registry_entry> find_message(const std::string& message_id) = 0;
+  virtual std::optional<plan_record> plan(mailbox_id m, day_number day) = 0;
+  virtual status_summary status(time_ms now, time_ms overdue_grace) = 0;
+
+  // Small key/value metadata (engine clock, sandbox network snapshot).
+  virtual void put_meta(const std::string& key, const std::string& value) = 0;
+  virtual std::optional<std::string> get_meta(const std::string& key) = 0;
+};
+
+// Opens (creating if needed) the SQLite store at `path` and migrates it.
+// `read_only` opens an existing store for the CLI next to a running node (WAL mode).
+std::unique_ptr<store> open_sqlite(const std::string& path, bool read_only = false);
+
+}  // namespace warmup::storage
