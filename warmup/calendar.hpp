@@ -8,7 +8,9 @@
 
 namespace warmup {
 
-// True if `tz` names a zone in the system tz database (tzdata).
+// True if `tz` names a zone in the system tz database (tzdata). Check names where they
+// enter the system: the other functions throw std::invalid_argument for an unknown zone.
+// Zone lookups are cached (thread-safe), so calling these per plan is cheap.
 bool valid_timezone(std::string_view tz);
 // The local calendar day that contains instant `t` in zone `tz`.
 day_number local_day(time_ms t, std::string_view tz);

@@ -47,4 +47,10 @@ struct day_result {
 ramp_state end_of_day(const ramp_params& p, const ramp_state& s, const day_result& r,
                       const health_report& h, const health_params& hp);
 
+// The user's "resume" of a mailbox the bands paused (the only way out of a block):
+// clears the health pause and starts a cool-down from local day `day`, so the ramp
+// neither advances nor recovers at once and throttle_percent stays where the cuts left
+// it. If the next report is still bad, end_of_day pauses (or blocks) again.
+ramp_state resume_by_user(const ramp_state& s, day_number day, const health_params& hp);
+
 }  // namespace warmup
