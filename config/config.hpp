@@ -90,6 +90,25 @@ std::map<std::string, std::string> process_environment();
 // The documented per-user default data directory.
 std::string default_data_dir(const std::map<std::string, std::string>& env);
 
+// A setting given on the command line (e.g. `warmup run --time-scale 1440`): the top
+// layer, validated like the others; errors name `flag`.
+struct command_line_setting {
+  std::string key;     // dotted key, e.g. "clock.time_scale"
+  std::string value;   // as typed
+  std::string flag;    // e.g. "--time-scale"
+};
+
+// load() with command-line settings applied above the environment.
+engine_config load(const std::optional<std::string>& file,
+                   const std::map<std::string, std::string>& env,
+                   const std::vector<command_line_setting>& flags);
+
+// Every configuration key, dotted ("ramp.start"; top-level keys bare), in the order of
+// config/README.md and config/warmup.example.toml.
+std::vector<std::string> known_keys();
+// The environment variable that overrides `key`: "ramp.start" -> "WARMUP_RAMP_START".
+std::string env_name(const std::string& key);
+
 // Validates a mailbox's settings as the CLI and CSV import accept them; returns an
 // error message naming the field, or nullopt when valid.
 std::optional<std::string> validate_mailbox(const mailbox_settings& m);
