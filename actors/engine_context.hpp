@@ -1,0 +1,82 @@
+// engine_context.hpp: what every actor of a node shares: configuration, the clock, the
+// pool's mailbox table, the handles of the node's services, and the simulation's
+// in-flight work counter. Owned by the node; outlives every actor of the node.
+#pragma once
+
+#include "actors/engine_clock.hpp"
+#include "config/config.hpp"
+#include "messages/interfaces.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace warmup {
+
+// Counts work in flight (messages sent but not yet fully handled). Only the simulated
+// clock uses it: when the count drops to zero, every actor is idle and the driver may
+// jump to the next due time. In real and accelerated time it is disabled (no cost).
+class work_tracker {
+public:
+  explicit work_tracker(bool enabled) : enabled_(enabled) {}
+  bool enabled() const { return enabled_; }
+  void begin(std::int64_t n = 1) {
+    if (enabled_)
+      pending_.fetch_add(n, std::memory_order_acq_rel);
+  }
+  void end() {
+    if (enabled_ && pending_.fetch_sub(1, std::memory_order_acq_rel) == 1 && on_idle_)
+      on_idle_();
+  }
+  std::int64_t pending() const { return pending_.load(std::memory_order_acquire); }
+  void on_idle(std::function<void()> f) { on_idle_ = std::move(f); }
+
+private:
+  bool enabled_;
+  std::atomic<std::int64_t> pending_{0};
+  std::function<void()> on_idle_;
+};
+
+// Node-wide counters (lock-free), read by status and benchmarks.
+struct engine_counters {
+  std::atomic<std::uint64_t> sends{0};
+  std::atomic<std::uint64_t> send_failures{0};
+  std::atomic<std::uint64_t> bounces{0};
+  std::atomic<std::uint64_t> receipts{0};
+  std::atomic<std::uint64_t> inbox{0};
+  std::atomic<std::uint64_t> spam{0};
+  std::atomic<std::uint64_t> missing{0};
+  std::atomic<std::uint64_t> rescued{0};
+  std::atomic<std::uint64_t> replies{0};
+  std::atomic<std::uint64_t> skipped{0};
+  std::atomic<std::uint64_t> duplicates_refused{0};
+  std::atomic<std::uint64_t> wakes{0};
+  std::atomic<std::uint64_t> plans{0};
+};
+
+struct engine_context {
+  config::engine_config cfg;
+  mutable engine_clock clock = engine_clock::real_time();  // simulated time is set through const pointers
+  std::unique_ptr<work_tracker> tracker = std::make_unique<work_tracker>(false);
+  mutable engine_counters counters;  // atomics: updated through const pointers
+  // Every pool member this node knows, indexed by mailbox id (gaps: id == no_mailbox).
+  std::vector<mailbox_settings> mailboxes;
+  // Handles, set by the node once spawned, cleared at shutdown.
+  std::vector<shard_actor> shards;           // by shard id
+  store_actor store;
+  transport_actor transport;
+  directory_actor directory;
+  std::string node_name;
+  // Per shard: its earliest due time (-1: none), published for the simulation driver.
+  std::unique_ptr<std::atomic<time_ms>[]> shard_next_due;
+  // Sends more than this late are skipped, not sent (the engine was not running).
+  time_ms late_limit = 30 * ms_per_minute;
+
+  const mailbox_settings* mailbox(mailbox_id id) const {
+    return id < mailboxes.size() && mailboxes[id].id == id ? &mailboxes[id] : nullptr;
+  }
+};
+
+}  // namespace warmup

@@ -1,0 +1,644 @@
+// mailbox.cpp: the mailbox actor applies the domain (planner, content, engagement, ramp,
+// health) to one mailbox; all I/O goes through its shard (writes), the transport and the
+// directory, by message.
+#include "actors/mailbox.hpp"
+
+#include "warmup/calendar.hpp"
+#include "warmup/content.hpp"
+#include "warmup/engagement.hpp"
+#include "warmup/health.hpp"
+#include "warmup/planner.hpp"
+#include "warmup/random.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace warmup {
+
+namespace {
+
+using state_t = mailbox_actor_state;
+using self_ptr = mailbox_actor::stateful_pointer<state_t>;
+constexpr time_ms never = std::numeric_limits<time_ms>::max();
+
+bool sends_allowed(const state_t& st) {
+  return st.state == mailbox_state::active || st.state == mailbox_state::throttled;
+}
+
+state_t::history_day& history_for(state_t& st, day_number d) {
+  auto& h = st.history[static_cast<std::size_t>(d) % st.history.size()];
+  if (h.day != d)
+    h = state_t::history_day{d};
+  return h;
+}
+
+void emit(self_ptr self, storage::write_batch&& b) {
+  if (b.empty())
+    return;
+  self->state.ctx->tracker->begin();
+  self->send(self->state.shard, atom::write::value, std::move(b));
+}
+
+std::uint16_t bump(std::uint16_t v) {
+  return v == std::numeric_limits<std::uint16_t>::max() ? v : static_cast<std::uint16_t>(v + 1);
+}
+
+// The engine-visible state derived from the ramp (health) and the user's choice.
+mailbox_state derived_state(const state_t& st) {
+  if (st.state == mailbox_state::paused || st.state == mailbox_state::disconnected
+      || st.state == mailbox_state::removed)
+    return st.state;
+  if (st.ramp.paused_by_health)
+    return mailbox_state::paused;
+  if (st.ramp.band == health_band::throttle || st.ramp.throttle_percent < 100)
+    return mailbox_state::throttled;
+  return mailbox_state::active;
+}
+
+void reschedule(self_ptr self) {
+  auto& st = self->state;
+  time_ms next = st.day_end > 0 ? st.day_end : never;
+  if (sends_allowed(st)) {
+    for (auto& s : st.slots)
+      if (s.status == state_t::slot_status::planned && s.to != no_mailbox)
+        next = std::min(next, s.at);
+    for (auto& in : st.inbound) {
+      if (in.stage == state_t::inbound_stage::waiting)
+        next = std::min(next, in.process_at);
+      else if (in.stage == state_t::inbound_stage::reply_due)
+        next = std::min(next, in.reply_at);
+    }
+  }
+  if (next == never)
+    next = -1;
+  if (next != st.scheduled) {
+    st.scheduled = next;
+    st.ctx->tracker->begin();
+    self->send(st.shard, atom::schedule::value, st.local, next);
+  }
+}
+
+void record_outcome(self_ptr self, const slot_key& key, storage::intent_status status,
+                    const std::string& detail) {
+  storage::write_batch b;
+  b.outcomes.push_back({key, status, self->state.ctx->clock.now(), detail});
+  emit(self, std::move(b));
+}
+
+// Records a slot that will not be sent (late, or engine down at its time): an intent
+// (insert-or-ignore, so a real earlier intent wins) plus a `skipped` outcome.
+void skip_slot(self_ptr self, std::uint32_t index, const char* why) {
+  auto& st = self->state;
+  auto& s = st.slots[index];
+  s.status = state_t::slot_status::skipped;
+  slot_key key{st.settings->id, st.day, index};
+  storage::write_batch b;
+  b.intents.push_back({key, s.to, std::string{}, s.at, st.ctx->clock.now()});
+  b.outcomes.push_back({key, storage::intent_status::skipped, st.ctx->clock.now(), why});
+  day_stats d;
+  d.day = st.day;
+  d.skipped = 1;
+  b.stats.push_back({st.settings->id, d});
+  emit(self, std::move(b));
+  st.ctx->counters.skipped++;
+}
+
+void set_state(self_ptr self, mailbox_state s) {
+  auto& st = self->state;
+  st.state = s;
+  storage::write_batch b;
+  b.ramps.push_back({st.settings->id, st.ramp, derived_state(st)});
+  emit(self, std::move(b));
+}
+
+// Folds the finished local day into the ramp (advance / throttle / pause).
+void finish_day(self_ptr self) {
+  auto& st = self->state;
+  int sent = 0;
+  for (auto& s : st.slots)
+    if (s.status == state_t::slot_status::sent)
+      ++sent;
+  std::vector<day_stats> days;
+  days.reserve(st.history.size());
+  for (auto& h : st.history) {
+    if (h.day == 0)
+      continue;
+    day_stats d;
+    d.day = h.day;
+    d.planned = h.planned;
+    d.sent = h.sent;
+    d.inbox = h.inbox;
+    d.spam = h.spam;
+    d.missing = h.missing;
+    d.bounces = h.bounces;
+    days.push_back(d);
+  }
+  auto report = assess_health(days, st.day, st.ctx->cfg.health);
+  day_result r{st.day, static_cast<int>(st.slots.size()), sent};
+  auto before = derived_state(st);
+  st.ramp = end_of_day(st.settings->ramp, st.ramp, r, report, st.ctx->cfg.health);
+  auto after = derived_state(st);
+  storage::write_batch b;
+  b.ramps.push_back({st.settings->id, st.ramp, after});
+  emit(self, std::move(b));
+  if (before != after)
+    spdlog::info("event=mailbox_state mailbox={} email={} from={} to={} band={} throttle={} "
+                 "ramp_day={} day={}",
+                 st.settings->id, st.settings->email, to_string(before), to_string(after),
+                 to_string(st.ramp.band), st.ramp.throttle_percent, st.ramp.ramp_day,
+                 format_day(st.day));
+}
+
+void request_peers(self_ptr self);
+
+// Starts local day `d`: plans it, skips what is already too late, asks for recipients.
+void start_day(self_ptr self, time_ms now, day_number d) {
+  auto& st = self->state;
+  auto& ctx = *st.ctx;
+  const auto& tz = st.settings->timezone;
+  st.day = d;
+  st.day_end = local_midnight(d + 1, tz);
+  st.slots.clear();
+  st.peers_requested = false;
+  auto plan = plan_day(*st.settings, st.ramp, d);
+  ctx.counters.plans++;
+  st.target = sends_allowed(st) ? plan.target : 0;
+  if (!sends_allowed(st))
+    plan.slots.clear();
+  st.slots.reserve(plan.slots.size());
+  for (auto& p : plan.slots)
+    st.slots.push_back({p.at, no_mailbox, no_mailbox, state_t::slot_status::planned});
+  // Slots that already have an intent (restart after a crash) are never sent again.
+  if (st.used_day == d) {
+    for (auto i : st.used_slots)
+      if (i < st.slots.size())
+        st.slots[i].status = state_t::slot_status::sent;
+  }
+  st.used_slots.clear();
+  st.used_slots.shrink_to_fit();
+  history_for(st, d).planned = static_cast<std::uint16_t>(st.slots.size());
+  storage::write_batch b;
+  storage::plan_record pr;
+  pr.mailbox = st.settings->id;
+  pr.day = d;
+  pr.target = st.target;
+  pr.slot_times.reserve(st.slots.size());
+  for (auto& s : st.slots)
+    pr.slot_times.push_back(s.at);
+  b.plans.push_back(std::move(pr));
+  day_stats ds;
+  ds.day = d;
+  ds.planned = static_cast<std::uint32_t>(st.slots.size());
+  b.stats.push_back({st.settings->id, ds});
+  emit(self, std::move(b));
+  for (std::uint32_t i = 0; i < st.slots.size(); ++i)
+    if (st.slots[i].status == state_t::slot_status::planned
+        && now - st.slots[i].at > ctx.late_limit)
+      skip_slot(self, i, "engine not running at slot time");
+  self->send(ctx.directory, atom::upsert::value, st.settings->id,
+             static_cast<std::int32_t>(st.target), sends_allowed(st));
+  request_peers(self);
+}
+
+void send_due(self_ptr self, time_ms now);
+
+void request_peers(self_ptr self) {
+  auto& st = self->state;
+  std::int32_t n = 0;
+  for (auto& s : st.slots)
+    if (s.status == state_t::slot_status::planned && s.to == no_mailbox)
+      ++n;
+  if (n == 0 || st.peers_requested)
+    return;
+  st.peers_requested = true;
+  auto day = st.day;
+  st.ctx->tracker->begin();
+  self->request(st.ctx->directory, caf::infinite, atom::peers::value, st.settings->id, n,
+                static_cast<day_number>(st.ctx->clock.now() / ms_per_day))
+    .then(
+      [=](const std::vector<peer_pick>& picks) {
+        auto& s2 = self->state;
+        if (s2.day == day) {
+          std::size_t k = 0;
+          for (std::uint32_t i = 0; i < s2.slots.size(); ++i) {
+            auto& s = s2.slots[i];
+            if (s.status != state_t::slot_status::planned || s.to != no_mailbox)
+              continue;
+            if (k < picks.size()) {
+              s.to = picks[k].to;
+              s.cc = picks[k].cc;
+              ++k;
+            } else {
+              skip_slot(self, i, "no eligible peer in the pool");
+            }
+          }
+          send_due(self, s2.ctx->clock.now());
+          reschedule(self);
+        }
+        s2.ctx->tracker->end();
+      },
+      [=](caf::error&) {
+        self->state.peers_requested = false;
+        self->state.ctx->tracker->end();
+      });
+}
+
+// Hands a composed message to the transport and records the outcome; `on_sent` runs
+// after a successful send (notify recipients).
+void transmit(self_ptr self, slot_key key, mail_message msg, mailbox_id to, mailbox_id cc,
+              bool is_reply);
+
+void start_send(self_ptr self, std::uint32_t index, time_ms now) {
+  auto& st = self->state;
+  auto& s = st.slots[index];
+  const auto* to = st.ctx->mailbox(s.to);
+  if (to == nullptr) {
+    skip_slot(self, index, "recipient left the pool");
+    return;
+  }
+  s.status = state_t::slot_status::in_flight;
+  slot_key key{st.settings->id, st.day, index};
+  auto msg = compose_opener(seed_of(st.settings->id, static_cast<std::uint64_t>(st.day), index),
+                            *st.settings, *to, now);
+  if (const auto* cc = st.ctx->mailbox(s.cc))
+    msg.cc.push_back(cc->email);
+  storage::send_intent intent{key, s.to, msg.message_id, s.at, now};
+  auto to_id = s.to;
+  auto cc_id = s.cc;
+  st.ctx->tracker->begin();
+  self->request(st.shard, caf::infinite, atom::intent::value, std::move(intent))
+    .then(
+      [=](bool fresh) mutable {
+        auto& s2 = self->state;
+        if (fresh) {
+          transmit(self, key, std::move(msg), to_id, cc_id, false);
+        } else {
+          if (key.day == s2.day && key.slot < s2.slots.size())
+            s2.slots[key.slot].status = state_t::slot_status::skipped;
+          s2.ctx->counters.duplicates_refused++;
+        }
+        s2.ctx->tracker->end();
+      },
+      [=](caf::error&) {
+        auto& s2 = self->state;
+        if (key.day == s2.day && key.slot < s2.slots.size())
+          s2.slots[key.slot].status = state_t::slot_status::failed;
+        s2.ctx->tracker->end();
+      });
+}
+
+void notify_recipient(self_ptr self, const mail_message& msg, mailbox_id to, day_number day) {
+  auto& st = self->state;
+  const auto* r = st.ctx->mailbox(to);
+  if (r == nullptr)
+    return;
+  incoming_mail in;
+  in.message_id = msg.message_id;
+  in.from = st.settings->id;
+  in.to = to;
+  in.thread = msg.thread;
+  in.turn = msg.turn;
+  in.send_day = day;
+  in.sent_at = msg.date;
+  in.subject = msg.subject;
+  in.references = msg.references;
+  auto sh = shard_of(r->email, static_cast<std::uint32_t>(st.ctx->shards.size()));
+  st.ctx->tracker->begin();
+  self->send(st.ctx->shards[sh], atom::expect::value, std::move(in));
+}
+
+void transmit(self_ptr self, slot_key key, mail_message msg, mailbox_id to, mailbox_id cc,
+              bool is_reply) {
+  auto& st = self->state;
+  outgoing_mail out{st.settings->id, to, msg};
+  st.ctx->tracker->begin();
+  self->request(st.ctx->transport, caf::infinite, atom::send::value, std::move(out))
+    .then(
+      [=](const send_result& res) {
+        auto& s2 = self->state;
+        auto& counters = s2.ctx->counters;
+        auto now = s2.ctx->clock.now();
+        storage::write_batch b;
+        day_stats d;
+        d.day = key.day;
+        auto mark = [&](state_t::slot_status v) {
+          if (!is_reply && key.day == s2.day && key.slot < s2.slots.size())
+            s2.slots[key.slot].status = v;
+        };
+        switch (res.status) {
+          case send_status::sent: {
+            mark(state_t::slot_status::sent);
+            b.outcomes.push_back({key, storage::intent_status::sent, now, {}});
+            storage::registry_entry e;
+            e.message_id = msg.message_id;
+            e.from = s2.settings->id;
+            e.to = to;
+            e.thread = msg.thread;
+            e.turn = msg.turn;
+            e.sent_at = msg.date;
+            e.subject = msg.subject;
+            e.in_reply_to = msg.in_reply_to;
+            e.references = msg.references;
+            b.registry.push_back(std::move(e));
+            d.sent = 1;
+            if (is_reply)
+              d.replies = 1;
+            auto& h = history_for(s2, key.day);
+            h.sent = bump(h.sent);
+            counters.sends++;
+            if (is_reply) {
+              counters.replies++;
+              self->send(s2.ctx->directory, atom::record::value, s2.settings->id, to);
+            }
+            notify_recipient(self, msg, to, key.day);
+            if (cc != no_mailbox)
+              notify_recipient(self, msg, cc, key.day);
+            break;
+          }
+          case send_status::temporary_failure:
+            mark(state_t::slot_status::failed);
+            b.outcomes.push_back({key, storage::intent_status::failed, now, res.detail});
+            d.skipped = 1;
+            counters.send_failures++;
+            break;
+          case send_status::bounced: {
+            mark(state_t::slot_status::failed);
+            b.outcomes.push_back({key, storage::intent_status::bounced, now, res.detail});
+            d.bounces = 1;
+            auto& h = history_for(s2, key.day);
+            h.bounces = bump(h.bounces);
+            counters.bounces++;
+            break;
+          }
+          case send_status::auth_failure:
+            mark(state_t::slot_status::failed);
+            b.outcomes.push_back({key, storage::intent_status::failed, now, res.detail});
+            d.skipped = 1;
+            counters.send_failures++;
+            s2.state = mailbox_state::disconnected;
+            b.ramps.push_back({s2.settings->id, s2.ramp, mailbox_state::disconnected});
+            break;
+        }
+        b.stats.push_back({s2.settings->id, d});
+        emit(self, std::move(b));
+        reschedule(self);
+        s2.ctx->tracker->end();
+      },
+      [=](caf::error&) {
+        auto& s2 = self->state;
+        if (!is_reply && key.day == s2.day && key.slot < s2.slots.size())
+          s2.slots[key.slot].status = state_t::slot_status::failed;
+        record_outcome(self, key, storage::intent_status::failed, "transport unavailable");
+        s2.ctx->tracker->end();
+      });
+}
+
+void send_due(self_ptr self, time_ms now) {
+  auto& st = self->state;
+  if (!sends_allowed(st))
+    return;
+  for (std::uint32_t i = 0; i < st.slots.size(); ++i) {
+    auto& s = st.slots[i];
+    if (s.status != state_t::slot_status::planned || s.to == no_mailbox || s.at > now)
+      continue;
+    if (now - s.at > st.ctx->late_limit)
+      skip_slot(self, i, "slot missed by more than the late limit");
+    else
+      start_send(self, i, now);
+  }
+}
+
+void process_due(self_ptr self, time_ms now) {
+  auto& st = self->state;
+  for (std::size_t i = 0; i < st.inbound.size(); ++i) {
+    auto& in = st.inbound[i];
+    if (in.stage != state_t::inbound_stage::waiting || in.process_at > now)
+      continue;
+    in.stage = state_t::inbound_stage::processing;
+    receive_task task{st.settings->id, in.mail.message_id, in.plan};
+    auto message_id = in.mail.message_id;
+    st.ctx->tracker->begin();
+    self->request(st.ctx->transport, caf::infinite, atom::process::value, std::move(task))
+      .then(
+        [=](const receive_result& res) {
+          auto& s2 = self->state;
+          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(), [&](auto& e) {
+            return e.mail.message_id == message_id;
+          });
+          if (it != s2.inbound.end()) {
+            auto& counters = s2.ctx->counters;
+            counters.receipts++;
+            if (res.where == storage::placement::inbox)
+              counters.inbox++;
+            else if (res.where == storage::placement::spam)
+              counters.spam++;
+            else
+              counters.missing++;
+            if (res.rescued)
+              counters.rescued++;
+            // Tell the sender where its message landed (its health input).
+            placement_report rep{it->mail.from, it->mail.send_day,
+                                 static_cast<std::uint8_t>(res.where), res.rescued};
+            if (const auto* sender = s2.ctx->mailbox(it->mail.from)) {
+              auto sh = shard_of(sender->email, static_cast<std::uint32_t>(s2.ctx->shards.size()));
+              s2.ctx->tracker->begin();
+              self->send(s2.ctx->shards[sh], atom::placed::value, rep);
+            }
+            storage::write_batch b;
+            b.placements.push_back({message_id, res.where, res.rescued, s2.ctx->clock.now()});
+            day_stats d;
+            d.day = s2.day;
+            d.received = 1;
+            d.rescued = res.rescued ? 1 : 0;
+            b.stats.push_back({s2.settings->id, d});
+            emit(self, std::move(b));
+            bool reply = it->plan.reply && res.where != storage::placement::missing
+                         && it->mail.turn < s2.settings->engagement.max_thread_turns;
+            if (reply) {
+              auto when = std::max(s2.ctx->clock.now(), it->mail.sent_at + it->plan.reply_delay);
+              it->reply_at = next_in_window(when, s2.settings->window, s2.settings->timezone);
+              it->stage = state_t::inbound_stage::reply_due;
+            } else {
+              s2.inbound.erase(it);
+            }
+            reschedule(self);
+          }
+          s2.ctx->tracker->end();
+        },
+        [=](caf::error&) {
+          auto& s2 = self->state;
+          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(), [&](auto& e) {
+            return e.mail.message_id == message_id;
+          });
+          if (it != s2.inbound.end())
+            s2.inbound.erase(it);
+          s2.ctx->tracker->end();
+        });
+  }
+}
+
+void reply_due(self_ptr self, time_ms now) {
+  auto& st = self->state;
+  for (auto& in : st.inbound) {
+    if (in.stage != state_t::inbound_stage::reply_due || in.reply_at > now)
+      continue;
+    in.stage = state_t::inbound_stage::replying;
+    const auto* sender = st.ctx->mailbox(in.mail.from);
+    if (sender == nullptr)
+      continue;
+    mail_message parent;
+    parent.message_id = in.mail.message_id;
+    parent.from = sender->email;
+    parent.from_name = sender->display_name;
+    parent.to = st.settings->email;
+    parent.to_name = st.settings->display_name;
+    parent.subject = in.mail.subject;
+    parent.references = in.mail.references;
+    parent.date = in.mail.sent_at;
+    parent.thread = in.mail.thread;
+    parent.turn = in.mail.turn;
+    auto h = stable_hash(in.mail.message_id);
+    auto reply = compose_reply(seed_of(st.settings->id, h), *st.settings, parent, now);
+    // One reply per parent: the key derives from the parent's Message-ID, so a restart
+    // that replays this reply hits the same key and never sends it twice.
+    slot_key key{st.settings->id, st.day,
+                 reply_slot_base + static_cast<std::uint32_t>(h % 4'000'000'000ULL)};
+    storage::send_intent intent{key, in.mail.from, reply.message_id, now, now};
+    auto to = in.mail.from;
+    auto parent_id = in.mail.message_id;
+    st.ctx->tracker->begin();
+    self->request(st.shard, caf::infinite, atom::intent::value, std::move(intent))
+      .then(
+        [=](bool fresh) mutable {
+          auto& s2 = self->state;
+          if (fresh)
+            transmit(self, key, std::move(reply), to, no_mailbox, true);
+          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(),
+                                 [&](auto& e) { return e.mail.message_id == parent_id; });
+          if (it != s2.inbound.end())
+            s2.inbound.erase(it);
+          s2.ctx->tracker->end();
+        },
+        [=](caf::error&) {
+          auto& s2 = self->state;
+          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(),
+                                 [&](auto& e) { return e.mail.message_id == parent_id; });
+          if (it != s2.inbound.end())
+            s2.inbound.erase(it);
+          s2.ctx->tracker->end();
+        });
+  }
+}
+
+void on_wake(self_ptr self, time_ms now) {
+  auto& st = self->state;
+  st.ctx->counters.wakes++;
+  st.scheduled = -1;  // the shard forgot us when it woke us
+  auto today = local_day(now, st.settings->timezone);
+  if (st.day != today) {
+    if (st.day != 0)
+      finish_day(self);
+    start_day(self, now, today);
+  }
+  send_due(self, now);
+  process_due(self, now);
+  reply_due(self, now);
+  reschedule(self);
+}
+
+}  // namespace
+
+mailbox_actor::behavior_type
+mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_context* ctx,
+        shard_actor shard, std::uint32_t local, mailbox_seed seed) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.settings = seed.settings;
+  st.shard = std::move(shard);
+  st.local = local;
+  st.ramp = seed.ramp;
+  st.state = seed.state;
+  st.used_day = seed.used_day;
+  st.used_slots = std::move(seed.used_slots);
+  return {
+    [=](atom::wake, time_ms now) {
+      on_wake(self, now);
+      self->state.ctx->tracker->end();
+    },
+    [=](atom::expect, incoming_mail& mail) {
+      auto& s = self->state;
+      if (sends_allowed(s)) {
+        auto seed2 = seed_of(s.settings->id, stable_hash(mail.message_id));
+        auto plan = decide_engagement(s.settings->engagement, seed2, mail.turn);
+        auto first_look = plan.open_delay;
+        if (plan.rescue)
+          first_look = std::min(first_look, plan.rescue_delay);
+        auto at = mail.sent_at + std::max<time_ms>(first_look, ms_per_minute);
+        s.inbound.push_back({std::move(mail), plan, at, 0, state_t::inbound_stage::waiting});
+        reschedule(self);
+      }
+      s.ctx->tracker->end();
+    },
+    [=](atom::placed, const placement_report& rep) {
+      auto& s = self->state;
+      auto& h = history_for(s, rep.send_day);
+      day_stats d;
+      d.day = rep.send_day;
+      switch (static_cast<storage::placement>(rep.where)) {
+        case storage::placement::inbox:
+          h.inbox = bump(h.inbox);
+          d.inbox = 1;
+          break;
+        case storage::placement::spam:
+          h.spam = bump(h.spam);
+          d.spam = 1;
+          break;
+        default:
+          h.missing = bump(h.missing);
+          d.missing = 1;
+          break;
+      }
+      storage::write_batch b;
+      b.stats.push_back({s.settings->id, d});
+      emit(self, std::move(b));
+      s.ctx->tracker->end();
+    },
+    [=](atom::pause) {
+      set_state(self, mailbox_state::paused);
+      reschedule(self);
+    },
+    [=](atom::resume) {
+      auto& s = self->state;
+      s.ramp.paused_by_health = false;
+      set_state(self, mailbox_state::active);
+      // A mailbox resumed mid-day plans afresh at its next wake.
+      s.day = 0;
+      s.ctx->tracker->begin();
+      self->send(s.shard, atom::schedule::value, s.local, s.ctx->clock.now());
+      s.scheduled = s.ctx->clock.now();
+    },
+    [=](atom::status) {
+      auto& s = self->state;
+      mailbox_view v;
+      v.id = s.settings->id;
+      v.state = derived_state(s);
+      v.ramp_day = s.ramp.ramp_day;
+      v.throttle_percent = s.ramp.throttle_percent;
+      v.band = s.ramp.band;
+      v.day = s.day;
+      v.planned_today = static_cast<int>(s.slots.size());
+      int sent = 0;
+      for (auto& e : s.slots)
+        if (e.status == state_t::slot_status::sent)
+          ++sent;
+      v.sent_today = sent;
+      v.next_due = s.scheduled;
+      return v;
+    },
+  };
+}
+
+}  // namespace warmup

@@ -1,0 +1,214 @@
+// node.cpp: start-up (load, leases, reconcile, spawn) and clean shutdown of a node.
+#include "actors/node.hpp"
+
+#include "actors/mailbox.hpp"
+#include "actors/services.hpp"
+#include "actors/shard.hpp"
+#include "warmup/calendar.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <unistd.h>
+
+namespace warmup {
+
+namespace {
+
+// A single node holds every lease for a long time; the cluster (PostgreSQL) renews
+// short leases instead.
+constexpr time_ms single_node_lease_ttl = 3650 * ms_per_day;
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0)
+    return "node";
+  return buf;
+}
+
+sandbox::network_params network_params_of(const config::engine_config& cfg) {
+  sandbox::network_params p;
+  p.seed = cfg.sandbox.seed;
+  p.providers = sandbox::providers_named(cfg.sandbox.providers);
+  return p;
+}
+
+}  // namespace
+
+engine_node::engine_node(caf::actor_system& sys, config::engine_config cfg, engine_clock clock,
+                         std::shared_ptr<storage::store> store)
+  : sys_(sys), ctx_(std::make_unique<engine_context>()), store_(std::move(store)) {
+  ctx_->cfg = std::move(cfg);
+  ctx_->clock = clock;
+  ctx_->tracker = std::make_unique<work_tracker>(clock.kind()
+                                                 == engine_clock::mode::simulated);
+  ctx_->node_name = ctx_->cfg.node.name.empty() ? host_name() : ctx_->cfg.node.name;
+  net_ = std::make_shared<sandbox::network>(network_params_of(ctx_->cfg));
+}
+
+engine_node::~engine_node() {
+  stop();
+}
+
+node_start_report engine_node::start() {
+  using clk = std::chrono::steady_clock;
+  auto t0 = clk::now();
+  node_start_report rep;
+  auto& ctx = *ctx_;
+  auto& store = *store_;
+  auto shard_count = ctx.cfg.node.shard_count;
+  auto now = ctx.clock.now();
+
+  // 1. The pool.
+  auto records = store.list_mailboxes(storage::mailbox_filter{});
+  mailbox_id max_id = 0;
+  for (auto& r : records)
+    max_id = std::max(max_id, r.settings.id);
+  ctx.mailboxes.assign(records.empty() ? 0 : max_id + 1, mailbox_settings{});
+  for (auto& r : records) {
+    auto& m = ctx.mailboxes[r.settings.id];
+    m = r.settings;
+    if (m.organisation.empty())
+      m.organisation = std::string(email_domain(m.email));
+    net_->add_mailbox(m.id, m.provider);
+  }
+  rep.mailboxes = records.size();
+  if (auto snap = store.get_meta("sandbox.snapshot")) {
+    std::string why;
+    if (!net_->restore(*snap, &why))
+      spdlog::warn("event=sandbox_restore_failed reason=\"{}\"", why);
+  }
+
+  // 2. Leases: every shard, epoch incremented on each start.
+  std::vector<epoch_t> epochs(shard_count, 0);
+  for (shard_id s = 0; s < shard_count; ++s) {
+    auto e = store.acquire_lease(s, ctx.node_name, now, single_node_lease_ttl);
+    if (!e)
+      throw storage::store_error("shard " + std::to_string(s)
+                                 + " is leased by another node; a single node with the "
+                                   "embedded store cannot share its data directory");
+    epochs[s] = *e;
+    rep.max_epoch = std::max(rep.max_epoch, *e);
+  }
+
+  // 3. Reconcile: an intent without an outcome means the process died between recording
+  // and handing off. Whether it left is unknown; it is marked skipped, never resent.
+  auto pending = store.pending_intents();
+  std::vector<storage::write_batch> fixes(shard_count);
+  for (auto& in : pending) {
+    const auto* m = ctx.mailbox(in.key.mailbox);
+    auto s = m ? shard_of(m->email, shard_count) : 0;
+    fixes[s].outcomes.push_back({in.key, storage::intent_status::skipped, now,
+                                 "reconciled after restart: outcome unknown, not resent"});
+  }
+  for (shard_id s = 0; s < shard_count; ++s) {
+    if (fixes[s].outcomes.empty())
+      continue;
+    fixes[s].shard = s;
+    fixes[s].epoch = epochs[s];
+    store.apply(fixes[s]);
+  }
+  rep.reconciled = pending.size();
+
+  // 4. Seeds: ramp state and the slots of today that already have an intent.
+  std::vector<std::vector<mailbox_seed>> seeds(shard_count);
+  for (auto& r : records) {
+    const auto* settings = &ctx.mailboxes[r.settings.id];
+    auto day = local_day(now, settings->timezone);
+    mailbox_seed seed{settings, r.ramp, r.settings.state, day, {}};
+    for (auto& row : store.intents(r.settings.id, day, day))
+      seed.used_slots.push_back(row.intent.key.slot);
+    seeds[shard_of(settings->email, shard_count)].push_back(std::move(seed));
+  }
+
+  // 5. Actors. The store is the gateway's alone from here on.
+  ctx.store = sys_.spawn<caf::detached>(store_gateway, store_);
+  ctx.transport = sys_.spawn(sandbox_transport, ctx_.get(), net_);
+  ctx.directory = sys_.spawn(directory, ctx_.get());
+  ctx.shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shard_count);
+  for (shard_id s = 0; s < shard_count; ++s)
+    ctx.shard_next_due[s].store(-1);
+  ctx.shards.resize(shard_count);
+  for (shard_id s = 0; s < shard_count; ++s)
+    ctx.shards[s] = sys_.spawn(shard, ctx_.get(), s, epochs[s], std::move(seeds[s]));
+  rep.shards = shard_count;
+  if (ctx.clock.kind() == engine_clock::mode::simulated) {
+    driver_ = sys_.spawn(sim_driver, ctx_.get(), net_);
+    auto driver = driver_;
+    ctx.tracker->on_idle([driver] { caf::anon_send(driver, atom::quiet::value); });
+  } else {
+    driver_ = sys_.spawn(ticker, ctx_.get(), net_);
+  }
+  running_ = true;
+  rep.seconds = std::chrono::duration<double>(clk::now() - t0).count();
+  spdlog::info("event=node_started node={} mailboxes={} shards={} max_epoch={} "
+               "reconciled={} seconds={:.3f} clock={} time_scale={}",
+               ctx.node_name, rep.mailboxes, rep.shards, rep.max_epoch, rep.reconciled,
+               rep.seconds,
+               ctx.clock.kind() == engine_clock::mode::simulated ? "simulated" : "scaled",
+               ctx.clock.factor());
+  return rep;
+}
+
+std::uint64_t engine_node::run_until(time_ms until) {
+  caf::scoped_actor self{sys_};
+  std::uint64_t steps = 0;
+  self->request(driver_, caf::infinite, atom::start::value, until)
+    .receive([&](std::uint64_t n) { steps = n; },
+             [&](caf::error& err) {
+               spdlog::error("event=simulation_failed error=\"{}\"", to_string(err));
+             });
+  return steps;
+}
+
+std::vector<shard_view> engine_node::shard_views() {
+  std::vector<shard_view> out;
+  caf::scoped_actor self{sys_};
+  for (auto& s : ctx_->shards)
+    self->request(s, std::chrono::seconds(5), atom::status::value)
+      .receive([&](const shard_view& v) { out.push_back(v); }, [&](caf::error&) {});
+  return out;
+}
+
+bool engine_node::stop() {
+  if (!running_)
+    return true;
+  running_ = false;
+  auto& ctx = *ctx_;
+  caf::scoped_actor self{sys_};
+  if (ctx.clock.kind() != engine_clock::mode::simulated)
+    self->send(driver_, atom::stop::value);
+  bool all_flushed = true;
+  for (auto& s : ctx.shards)
+    self->request(s, std::chrono::seconds(60), atom::stop::value)
+      .receive([&](bool ok) { all_flushed = all_flushed && ok; },
+               [&](caf::error& err) {
+                 all_flushed = false;
+                 spdlog::error("event=shard_stop_failed error=\"{}\"", to_string(err));
+               });
+  // Persist the simulated network's memory and the engine time, then drain the store.
+  self->send(ctx.store, atom::meta::value, std::string{"sandbox.snapshot"}, net_->snapshot());
+  self->send(ctx.store, atom::meta::value, std::string{"engine.now_ms"},
+             std::to_string(ctx.clock.now()));
+  self->request(ctx.store, std::chrono::seconds(60), atom::flush::value)
+    .receive([](bool) {}, [&](caf::error&) { all_flushed = false; });
+  for (auto& s : ctx.shards)
+    self->send_exit(s, caf::exit_reason::user_shutdown);
+  self->send_exit(driver_, caf::exit_reason::user_shutdown);
+  self->send_exit(ctx.directory, caf::exit_reason::user_shutdown);
+  self->send_exit(ctx.transport, caf::exit_reason::user_shutdown);
+  self->send_exit(ctx.store, caf::exit_reason::user_shutdown);
+  ctx.tracker->on_idle(nullptr);
+  ctx.shards.clear();
+  ctx.store = nullptr;
+  ctx.transport = nullptr;
+  ctx.directory = nullptr;
+  driver_ = nullptr;
+  spdlog::info("event=node_stopped node={} flushed={} sends={} receipts={} replies={}",
+               ctx.node_name, all_flushed, ctx.counters.sends.load(),
+               ctx.counters.receipts.load(), ctx.counters.replies.load());
+  return all_flushed;
+}
+
+}  // namespace warmup

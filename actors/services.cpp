@@ -1,0 +1,269 @@
+// services.cpp: store gateway, sandbox transport, pool directory and clock drivers.
+#include "actors/services.hpp"
+
+#include "warmup/calendar.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <string>
+
+namespace warmup {
+
+// -- store gateway ------------------------------------------------------------------
+
+store_actor::behavior_type
+store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
+              std::shared_ptr<storage::store> store) {
+  self->state.store = std::move(store);
+  return {
+    [=](atom::apply, const storage::write_batch& b) -> caf::result<storage::batch_result> {
+      try {
+        auto r = self->state.store->apply(b);
+        self->state.batches++;
+        return r;
+      } catch (const std::exception& e) {
+        spdlog::error("event=store_apply_failed shard={} error=\"{}\"", b.shard, e.what());
+        return caf::make_error(caf::sec::runtime_error, e.what());
+      }
+    },
+    [=](atom::meta, const std::string& key, const std::string& value) {
+      try {
+        self->state.store->put_meta(key, value);
+      } catch (const std::exception& e) {
+        spdlog::error("event=store_meta_failed key={} error=\"{}\"", key, e.what());
+      }
+    },
+    [=](atom::load, mailbox_id m, day_number day) -> caf::result<std::vector<std::uint32_t>> {
+      try {
+        std::vector<std::uint32_t> used;
+        for (auto& row : self->state.store->intents(m, day, day))
+          used.push_back(row.intent.key.slot);
+        return used;
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::runtime_error, e.what());
+      }
+    },
+    [=](atom::flush) { return true; },
+  };
+}
+
+// -- sandbox transport --------------------------------------------------------------
+
+transport_actor::behavior_type
+sandbox_transport(transport_actor::stateful_pointer<sandbox_transport_state> self,
+                  const engine_context* ctx, std::shared_ptr<sandbox::network> net) {
+  self->state.ctx = ctx;
+  self->state.net = std::move(net);
+  return {
+    [=](atom::send, const outgoing_mail& out) {
+      auto& st = self->state;
+      sandbox::mail m;
+      m.from = out.from;
+      m.to = out.to;
+      m.message_id = out.message.message_id;
+      m.in_reply_to = out.message.in_reply_to;
+      m.thread = out.message.thread;
+      m.turn = std::max(0, out.message.turn - 1);
+      auto d = st.net->deliver(m, st.ctx->clock.now());
+      send_result r;
+      switch (d.status) {
+        case sandbox::delivery_status::accepted:
+          r.status = send_status::sent;
+          break;
+        case sandbox::delivery_status::bounced:
+          r.status = send_status::bounced;
+          r.detail = "550 5.1.1 recipient unknown (sandbox simulation)";
+          break;
+        case sandbox::delivery_status::temporary_failure:
+          r.status = send_status::temporary_failure;
+          r.detail = "451 4.3.0 try again later (sandbox simulation)";
+          break;
+      }
+      return r;
+    },
+    [=](atom::process, const receive_task& t) {
+      auto& st = self->state;
+      auto now = st.ctx->clock.now();
+      receive_result r;
+      auto where = st.net->find(t.recipient, t.message_id);
+      switch (where) {
+        case sandbox::folder::none:
+          r.where = storage::placement::missing;
+          return r;
+        case sandbox::folder::spam:
+          r.where = storage::placement::spam;
+          break;
+        default:
+          r.where = storage::placement::inbox;
+          break;
+      }
+      // Rescue only what really is in spam.
+      if (where == sandbox::folder::spam && t.engagement.rescue)
+        r.rescued = st.net->rescue(t.recipient, t.message_id, now);
+      sandbox::flags f;
+      f.read = t.engagement.read;
+      f.important = t.engagement.important;
+      f.starred = t.engagement.star;
+      st.net->set_flags(t.recipient, t.message_id, f, now);
+      // Filed so it never clutters the inbox; left in spam when not rescued.
+      if (where != sandbox::folder::spam || r.rescued)
+        r.filed = st.net->file(t.recipient, t.message_id, now);
+      return r;
+    },
+  };
+}
+
+// -- directory ----------------------------------------------------------------------
+
+directory_actor::behavior_type
+directory(directory_actor::stateful_pointer<directory_state> self, const engine_context* ctx) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.peers = peer_directory(ctx->cfg.peers);
+  st.draws = rng(seed_of(ctx->cfg.sandbox.seed, 0x70656572));
+  for (auto& m : ctx->mailboxes) {
+    if (m.id == no_mailbox || m.state == mailbox_state::removed)
+      continue;
+    peer_member pm;
+    pm.id = m.id;
+    pm.email = m.email;
+    pm.provider = m.provider;
+    pm.organisation = m.organisation;
+    pm.daily_limit = m.ramp.ceiling;
+    pm.active = m.state != mailbox_state::paused && m.state != mailbox_state::disconnected;
+    st.peers.upsert(pm);
+  }
+  auto shard_count = static_cast<std::uint32_t>(ctx->cfg.node.shard_count);
+  return {
+    [=](atom::peers, mailbox_id sender, std::int32_t n, day_number day) {
+      auto& s = self->state;
+      if (day != s.day) {
+        s.day = day;
+        s.peers.start_day(day);
+      }
+      std::vector<peer_pick> picks;
+      picks.reserve(static_cast<std::size_t>(std::max(0, n)));
+      for (std::int32_t i = 0; i < n; ++i) {
+        auto c = s.peers.choose(sender, s.draws);
+        if (!c)
+          break;
+        peer_pick p;
+        p.to = c->to;
+        if (const auto* m = s.ctx->mailbox(c->to))
+          p.to_shard = shard_of(m->email, shard_count);
+        if (c->cc) {
+          p.cc = *c->cc;
+          if (const auto* m = s.ctx->mailbox(*c->cc))
+            p.cc_shard = shard_of(m->email, shard_count);
+        }
+        picks.push_back(p);
+      }
+      return picks;
+    },
+    [=](atom::record, mailbox_id from, mailbox_id to) { self->state.peers.record(from, to); },
+    [=](atom::upsert, mailbox_id m, std::int32_t limit, bool active) {
+      auto& s = self->state;
+      s.peers.set_daily_limit(m, std::max(1, static_cast<int>(limit)));
+      s.peers.set_active(m, active);
+    },
+  };
+}
+
+// -- clock drivers ------------------------------------------------------------------
+
+namespace {
+
+// Once per simulated day: drop old filed mail in the sandbox, keep its memory small.
+void daily_housekeeping(const engine_context* ctx, sandbox::network* net, day_number& last,
+                        time_ms now) {
+  auto today = static_cast<day_number>(now / ms_per_day);
+  if (net == nullptr || today == last)
+    return;
+  last = today;
+  auto dropped = net->cleanup(now, 3 * ms_per_day);
+  spdlog::debug("event=sandbox_cleanup day={} dropped={}", format_day(today), dropped);
+  (void) ctx;
+}
+
+}  // namespace
+
+caf::behavior ticker(caf::stateful_actor<ticker_state>* self, const engine_context* ctx,
+                     std::shared_ptr<sandbox::network> net) {
+  self->state.ctx = ctx;
+  self->state.net = std::move(net);
+  auto period = std::chrono::milliseconds(std::max(1, ctx->cfg.clock.tick_ms));
+  self->send(self, atom::tick::value);
+  return {
+    [=](atom::tick) {
+      auto& st = self->state;
+      auto now = st.ctx->clock.now();
+      for (auto& s : st.ctx->shards)
+        self->send(s, atom::tick::value, now);
+      // Once a second of wall time: publish engine time for `warmup status`.
+      if (++st.ticks % static_cast<std::uint64_t>(std::max<std::int64_t>(1, 1000 / period.count())) == 1
+          || period.count() >= 1000) {
+        self->send(st.ctx->store, atom::meta::value, std::string{"engine.now_ms"},
+                   std::to_string(now));
+        daily_housekeeping(st.ctx, st.net.get(), st.last_cleanup, now);
+      }
+      self->delayed_send(self, period, atom::tick::value);
+    },
+    [=](atom::stop) { self->quit(); },
+  };
+}
+
+caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engine_context* ctx,
+                         std::shared_ptr<sandbox::network> net) {
+  self->state.ctx = ctx;
+  self->state.net = std::move(net);
+  auto step = [=] {
+    auto& st = self->state;
+    auto& clock = st.ctx->clock;
+    auto now = clock.now();
+    time_ms next = std::numeric_limits<time_ms>::max();
+    for (std::size_t i = 0; i < st.ctx->shards.size(); ++i) {
+      auto d = st.ctx->shard_next_due[i].load(std::memory_order_acquire);
+      if (d >= 0)
+        next = std::min(next, d);
+    }
+    next = std::max(next, now + 1);
+    if (next >= st.until) {
+      clock.set(st.until);
+      self->send(st.ctx->store, atom::meta::value, std::string{"engine.now_ms"},
+                 std::to_string(st.until));
+      if (st.done.pending())
+        st.done.deliver(st.steps);
+      return;
+    }
+    clock.set(next);
+    ++st.steps;
+    daily_housekeeping(st.ctx, st.net.get(), st.last_cleanup, next);
+    if (st.steps % 4096 == 0)
+      self->send(st.ctx->store, atom::meta::value, std::string{"engine.now_ms"},
+                 std::to_string(next));
+    st.ctx->tracker->begin(static_cast<std::int64_t>(st.ctx->shards.size()));
+    for (auto& s : st.ctx->shards)
+      self->send(s, atom::tick::value, next);
+  };
+  return {
+    // Run until engine time `until`; answers the number of steps taken.
+    [=](atom::start, time_ms until) {
+      auto& st = self->state;
+      st.until = until;
+      st.done = self->make_response_promise();
+      if (st.ctx->tracker->pending() == 0)
+        step();
+      return st.done;
+    },
+    [=](atom::quiet) {
+      if (self->state.ctx->tracker->pending() == 0 && self->state.done.pending())
+        step();
+    },
+  };
+}
+
+}  // namespace warmup

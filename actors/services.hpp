@@ -1,0 +1,80 @@
+// services.hpp: the node's service actors: store gateway (detached, the only one that
+// touches the store), the sandbox transport, the pool directory, and the clock drivers
+// that tick the shards (real/accelerated time) or jump simulated time between events.
+#pragma once
+
+#include "actors/engine_context.hpp"
+#include "messages/interfaces.hpp"
+#include "net/sandbox_network.hpp"
+#include "storage/store.hpp"
+#include "warmup/peers.hpp"
+#include "warmup/random.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <memory>
+
+namespace warmup {
+
+struct store_gateway_state {
+  std::shared_ptr<storage::store> store;
+  std::uint64_t batches = 0;
+  std::uint64_t rows = 0;
+  static inline const char* name = "store_gateway";
+};
+
+// Spawn with caf::detached: every handler blocks on the store.
+store_actor::behavior_type
+store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
+              std::shared_ptr<storage::store> store);
+
+struct sandbox_transport_state {
+  const engine_context* ctx = nullptr;
+  std::shared_ptr<sandbox::network> net;
+  static inline const char* name = "sandbox_transport";
+};
+
+// The sandbox transport: the simulated mail network behind the transport interface.
+transport_actor::behavior_type
+sandbox_transport(transport_actor::stateful_pointer<sandbox_transport_state> self,
+                  const engine_context* ctx, std::shared_ptr<sandbox::network> net);
+
+struct directory_state {
+  const engine_context* ctx = nullptr;
+  peer_directory peers;
+  day_number day = -1;
+  rng draws{0};
+  static inline const char* name = "directory";
+};
+
+directory_actor::behavior_type
+directory(directory_actor::stateful_pointer<directory_state> self, const engine_context* ctx);
+
+// Real/accelerated time: every tick_ms of wall time, tick every shard with the engine
+// time; every second, publish the engine time and housekeeping.
+struct ticker_state {
+  const engine_context* ctx = nullptr;
+  std::shared_ptr<sandbox::network> net;
+  std::uint64_t ticks = 0;
+  day_number last_cleanup = 0;
+  static inline const char* name = "ticker";
+};
+caf::behavior ticker(caf::stateful_actor<ticker_state>* self, const engine_context* ctx,
+                     std::shared_ptr<sandbox::network> net);
+
+// Simulated time: when no work is in flight, jump the clock to the earliest due time of
+// all shards and tick them; stop at `until` and answer the `start` request then.
+struct sim_driver_state {
+  const engine_context* ctx = nullptr;
+  std::shared_ptr<sandbox::network> net;
+  time_ms until = 0;
+  std::uint64_t steps = 0;
+  day_number last_cleanup = 0;
+  caf::response_promise done;
+  static inline const char* name = "sim_driver";
+};
+caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engine_context* ctx,
+                         std::shared_ptr<sandbox::network> net);
+
+}  // namespace warmup

@@ -1,0 +1,338 @@
+// shard.cpp: shard supervision, the due-time heap, routing, and epoch-fenced write
+// batching (group commit: a batch leaves when intents wait, when it is large, or when the
+// shard's mailbox is empty).
+#include "actors/shard.hpp"
+
+#include "warmup/calendar.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iterator>
+
+namespace warmup {
+
+namespace {
+
+using self_ptr = shard_actor::stateful_pointer<shard_state>;
+
+template <class T>
+void append(std::vector<T>& to, std::vector<T>& from) {
+  if (to.empty()) {
+    to = std::move(from);
+  } else {
+    to.reserve(to.size() + from.size());
+    std::move(from.begin(), from.end(), std::back_inserter(to));
+  }
+}
+
+std::size_t rows(const storage::write_batch& b) {
+  return b.intents.size() + b.outcomes.size() + b.registry.size() + b.placements.size()
+         + b.stats.size() + b.ramps.size() + b.plans.size();
+}
+
+void publish_next_due(self_ptr self) {
+  auto& st = self->state;
+  while (!st.heap.empty()) {
+    auto [t, i] = st.heap.top();
+    if (st.due[i] == t)
+      break;
+    st.heap.pop();  // stale entry: the mailbox rescheduled since
+  }
+  if (st.ctx->shard_next_due)
+    st.ctx->shard_next_due[st.id].store(st.heap.empty() ? -1 : st.heap.top().first,
+                                        std::memory_order_release);
+}
+
+void finish_stop_if_done(self_ptr self);
+
+void flush(self_ptr self, bool force);
+
+void fail_waiting(self_ptr self) {
+  for (auto& [idx, rp] : self->state.waiting)
+    rp.deliver(false);
+  self->state.waiting.clear();
+}
+
+void lose_lease(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopped)
+    return;
+  spdlog::error("event=shard_stopped shard={} epoch={} reason=\"stale lease epoch: another "
+                "owner holds the shard\"",
+                st.id, st.epoch);
+  st.stopped = true;
+  st.stopping = true;
+  fail_waiting(self);
+  st.pending = {};
+  st.pending_rows = 0;
+  for (auto& c : st.children)
+    if (c.handle)
+      self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+}
+
+void flush(self_ptr self, bool force) {
+  auto& st = self->state;
+  if (st.flushing || st.pending.empty())
+    return;
+  if (!force && st.waiting.empty()
+      && st.pending_rows < static_cast<std::size_t>(st.ctx->cfg.store.batch_max)
+      && !self->mailbox().empty())
+    return;
+  st.flushing = true;
+  auto batch = std::move(st.pending);
+  st.pending = {};
+  st.pending_rows = 0;
+  batch.shard = st.id;
+  batch.epoch = st.epoch;
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  st.ctx->tracker->begin();
+  self->request(st.ctx->store, caf::infinite, atom::apply::value, std::move(batch))
+    .then(
+      [=](const storage::batch_result& r) mutable {
+        auto& s = self->state;
+        s.flushing = false;
+        if (r.stale_epoch) {
+          for (auto& [idx, rp] : waiting)
+            rp.deliver(false);
+          lose_lease(self);
+        } else {
+          for (auto& [idx, rp] : waiting)
+            rp.deliver(idx < r.intent_inserted.size() && r.intent_inserted[idx]);
+        }
+        flush(self, s.stopping);
+        finish_stop_if_done(self);
+        s.ctx->tracker->end();
+      },
+      [=](caf::error& err) mutable {
+        auto& s = self->state;
+        s.flushing = false;
+        spdlog::error("event=store_write_failed shard={} epoch={} error=\"{}\"", s.id, s.epoch,
+                      to_string(err));
+        for (auto& [idx, rp] : waiting)
+          rp.deliver(false);
+        flush(self, s.stopping);
+        finish_stop_if_done(self);
+        s.ctx->tracker->end();
+      });
+}
+
+void finish_stop_if_done(self_ptr self) {
+  auto& st = self->state;
+  if (!st.stopping || st.flushing || !st.pending.empty() || st.stop_promises.empty())
+    return;
+  for (auto& rp : st.stop_promises)
+    rp.deliver(!st.stopped);
+  st.stop_promises.clear();
+}
+
+void spawn_child(self_ptr self, std::uint32_t i, mailbox_seed seed) {
+  auto& st = self->state;
+  auto& c = st.children[i];
+  c.handle = self->spawn(mailbox, st.ctx, caf::actor_cast<shard_actor>(self), i, std::move(seed));
+  c.restarting = false;
+  self->monitor(c.handle);
+  st.by_addr[c.handle.address()] = i;
+}
+
+void set_due(self_ptr self, std::uint32_t i, time_ms t) {
+  auto& st = self->state;
+  st.due[i] = t;
+  if (t >= 0)
+    st.heap.emplace(t, i);
+}
+
+}  // namespace
+
+shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self,
+                                 const engine_context* ctx, shard_id id, epoch_t epoch,
+                                 std::vector<mailbox_seed> seeds) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.id = id;
+  st.epoch = epoch;
+  st.children.resize(seeds.size());
+  st.due.assign(seeds.size(), -1);
+  auto first_wake = ctx->clock.now();
+  for (std::uint32_t i = 0; i < seeds.size(); ++i) {
+    auto& c = st.children[i];
+    c.settings = seeds[i].settings;
+    c.ramp = seeds[i].ramp;
+    c.state = seeds[i].state;
+    st.index[c.settings->id] = i;
+    spawn_child(self, i, std::move(seeds[i]));
+    set_due(self, i, first_wake);  // the first wake plans the day
+  }
+  publish_next_due(self);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& s = self->state;
+    auto it = s.by_addr.find(msg.source);
+    if (it == s.by_addr.end())
+      return;
+    auto i = it->second;
+    s.by_addr.erase(it);
+    auto& c = s.children[i];
+    c.handle = nullptr;
+    if (s.stopping || msg.reason == caf::exit_reason::normal
+        || msg.reason == caf::exit_reason::user_shutdown)
+      return;
+    // Crashed: restart with capped exponential backoff (wall time).
+    ++s.restarts;
+    ++c.restarts;
+    c.restarting = true;
+    auto backoff = std::chrono::milliseconds(
+      std::min<std::int64_t>(30'000, 100LL << std::min<std::uint32_t>(c.restarts, 8)));
+    spdlog::warn("event=mailbox_crashed shard={} mailbox={} email={} reason=\"{}\" "
+                 "restart_in_ms={}",
+                 s.id, c.settings->id, c.settings->email, to_string(msg.reason),
+                 backoff.count());
+    self->delayed_send(self, backoff, atom::restart::value, i);
+  });
+  return {
+    [=](atom::tick, time_ms now) {
+      auto& s = self->state;
+      if (!s.stopped) {
+        while (!s.heap.empty() && s.heap.top().first <= now) {
+          auto [t, i] = s.heap.top();
+          s.heap.pop();
+          if (s.due[i] != t || !s.children[i].handle)
+            continue;
+          s.due[i] = -1;
+          s.ctx->tracker->begin();
+          self->send(s.children[i].handle, atom::wake::value, now);
+        }
+        publish_next_due(self);
+        flush(self, true);
+      }
+      s.ctx->tracker->end();
+    },
+    [=](atom::schedule, std::uint32_t i, time_ms t) {
+      auto& s = self->state;
+      if (i < s.due.size() && s.due[i] != t)
+        set_due(self, i, t);
+      publish_next_due(self);
+      flush(self, false);
+      s.ctx->tracker->end();
+    },
+    [=](atom::expect, incoming_mail& mail) {
+      auto& s = self->state;
+      auto it = s.index.find(mail.to);
+      if (it != s.index.end() && s.children[it->second].handle && !s.stopped)
+        self->send(s.children[it->second].handle, atom::expect::value, std::move(mail));
+      else
+        s.ctx->tracker->end();  // recipient gone: the work ends here
+      flush(self, false);
+    },
+    [=](atom::placed, const placement_report& rep) {
+      auto& s = self->state;
+      auto it = s.index.find(rep.sender);
+      if (it != s.index.end() && s.children[it->second].handle && !s.stopped)
+        self->send(s.children[it->second].handle, atom::placed::value, rep);
+      else
+        s.ctx->tracker->end();
+      flush(self, false);
+    },
+    [=](atom::pause, mailbox_id m) {
+      auto& s = self->state;
+      auto it = s.index.find(m);
+      if (it != s.index.end() && s.children[it->second].handle)
+        self->send(s.children[it->second].handle, atom::pause::value);
+    },
+    [=](atom::resume, mailbox_id m) {
+      auto& s = self->state;
+      auto it = s.index.find(m);
+      if (it != s.index.end() && s.children[it->second].handle)
+        self->send(s.children[it->second].handle, atom::resume::value);
+    },
+    [=](atom::write, storage::write_batch& b) {
+      auto& s = self->state;
+      if (!s.stopped) {
+        for (auto& r : b.ramps) {
+          auto it = s.index.find(r.mailbox);
+          if (it != s.index.end()) {
+            s.children[it->second].ramp = r.ramp;
+            s.children[it->second].state = r.state;
+          }
+        }
+        s.pending_rows += rows(b);
+        append(s.pending.outcomes, b.outcomes);
+        // Intents keep their order: a waiting promise refers to its index.
+        append(s.pending.intents, b.intents);
+        append(s.pending.registry, b.registry);
+        append(s.pending.placements, b.placements);
+        append(s.pending.stats, b.stats);
+        append(s.pending.ramps, b.ramps);
+        append(s.pending.plans, b.plans);
+        flush(self, false);
+      }
+      s.ctx->tracker->end();
+    },
+    [=](atom::intent, storage::send_intent& in) -> caf::result<bool> {
+      auto& s = self->state;
+      if (s.stopped || s.stopping)
+        return false;
+      auto rp = self->make_response_promise<bool>();
+      s.waiting.emplace_back(s.pending.intents.size(), rp);
+      s.pending.intents.push_back(std::move(in));
+      ++s.pending_rows;
+      flush(self, false);
+      return rp;
+    },
+    [=](atom::restart, std::uint32_t i) {
+      auto& s = self->state;
+      if (s.stopping || i >= s.children.size() || s.children[i].handle)
+        return;
+      auto& c = s.children[i];
+      // The restarted actor must know which of today's slots already have an intent.
+      auto day = local_day(s.ctx->clock.now(), c.settings->timezone);
+      mailbox_seed seed{c.settings, c.ramp, c.state, day, {}};
+      self->request(s.ctx->store, std::chrono::seconds(30), atom::load::value, c.settings->id,
+                    day)
+        .then(
+          [=](const std::vector<std::uint32_t>& used) mutable {
+            auto& s2 = self->state;
+            seed.used_slots = used;
+            spawn_child(self, i, std::move(seed));
+            set_due(self, i, s2.ctx->clock.now());
+            publish_next_due(self);
+          },
+          [=](caf::error&) mutable {
+            // The store did not answer: try again later rather than risk a resend.
+            self->delayed_send(self, std::chrono::seconds(5), atom::restart::value, i);
+          });
+    },
+    [=](atom::status) {
+      auto& s = self->state;
+      shard_view v;
+      v.shard = s.id;
+      v.epoch = s.epoch;
+      v.mailboxes = static_cast<std::uint32_t>(s.children.size());
+      for (auto& c : s.children) {
+        auto k = c.restarting ? mailbox_state::restarting : c.state;
+        v.by_state[static_cast<std::size_t>(k)]++;
+      }
+      v.restarts = s.restarts;
+      v.queued_writes = s.pending_rows;
+      v.heap_size = s.heap.size();
+      v.stopped = s.stopped;
+      return v;
+    },
+    [=](atom::stop) -> caf::result<bool> {
+      auto& s = self->state;
+      s.stopping = true;
+      for (auto& c : s.children)
+        if (c.handle)
+          self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+      auto rp = self->make_response_promise<bool>();
+      s.stop_promises.push_back(rp);
+      flush(self, true);
+      finish_stop_if_done(self);
+      return rp;
+    },
+  };
+}
+
+}  // namespace warmup

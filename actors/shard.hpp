@@ -1,0 +1,55 @@
+// shard.hpp: the shard actor: supervises its mailbox actors (restart with backoff), wakes
+// them from one heap of due times (one timer source for all: CAF's clock thread is never
+// asked for a timer per mailbox), routes messages to them, and batches their writes under
+// its lease epoch.
+#pragma once
+
+#include "actors/engine_context.hpp"
+#include "actors/mailbox.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/typed_response_promise.hpp>
+
+#include <cstdint>
+#include <queue>
+#include <unordered_map>
+#include <vector>
+
+namespace warmup {
+
+struct shard_state {
+  struct child {
+    mailbox_actor handle;
+    const mailbox_settings* settings = nullptr;
+    ramp_state ramp;                      // last ramp state written (restart seed)
+    mailbox_state state = mailbox_state::active;
+    std::uint32_t restarts = 0;
+    bool restarting = false;
+  };
+  using due_entry = std::pair<time_ms, std::uint32_t>;
+
+  const engine_context* ctx = nullptr;
+  shard_id id = 0;
+  epoch_t epoch = 0;
+  std::vector<child> children;
+  std::unordered_map<mailbox_id, std::uint32_t> index;
+  std::unordered_map<caf::actor_addr, std::uint32_t> by_addr;
+  std::vector<time_ms> due;               // per child: its current due time (-1: none)
+  std::priority_queue<due_entry, std::vector<due_entry>, std::greater<>> heap;
+  storage::write_batch pending;
+  std::size_t pending_rows = 0;
+  std::vector<std::pair<std::size_t, caf::typed_response_promise<bool>>> waiting;
+  bool flushing = false;
+  bool stopping = false;
+  bool stopped = false;                   // lost its lease: refuses all work
+  std::uint32_t restarts = 0;
+  std::vector<caf::typed_response_promise<bool>> stop_promises;
+
+  static inline const char* name = "shard";
+};
+
+shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self,
+                                 const engine_context* ctx, shard_id id, epoch_t epoch,
+                                 std::vector<mailbox_seed> seeds);
+
+}  // namespace warmup

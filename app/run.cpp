@@ -1,0 +1,198 @@
+// run.cpp: `warmup run`: logging, the store, the demo pool, the clock, the actor system and
+// the node; runs until SIGINT/SIGTERM or --for, then stops cleanly.
+#include "app/run.hpp"
+
+#include "actors/node.hpp"
+#include "app/logging.hpp"
+#include "messages/messages.hpp"
+#include "warmup/calendar.hpp"
+#include "warmup/random.hpp"
+#include "warmup/ramp.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace warmup::app {
+
+namespace {
+
+std::atomic<int> stop_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  stop_signal.store(sig);
+}
+
+// Creates `n` sandbox mailboxes over the configured simulated providers: organisations
+// of 1-12 mailboxes with their own domains, several time zones, mostly the configured
+// ramp, and one mailbox in twenty pushed too fast (to show the health throttle at work).
+void create_demo_pool(storage::store& store, const config::engine_config& cfg, int n,
+                      std::uint64_t seed, time_ms now) {
+  static const char* first[] = {"anna",  "ben",   "carla", "david", "emma",  "felix",
+                                "greta", "hugo",  "ines",  "jonas", "karin", "leo",
+                                "mia",   "noah",  "olga",  "paul",  "rita",  "sam",
+                                "tara",  "uwe",   "vera",  "will",  "xenia", "yusuf"};
+  static const char* last[] = {"berg",   "costa",  "dubois", "evans", "fischer", "garcia",
+                               "hansen", "ivanov", "jensen", "klein", "lopez",   "meyer",
+                               "novak",  "olsen",  "petit",  "quinn", "rossi",   "smith"};
+  static const char* zones[] = {"Europe/Berlin", "America/New_York", "Europe/London", "UTC",
+                                "Asia/Kolkata", "America/Los_Angeles"};
+  rng r(seed_of(seed, 0xdeadbeef));
+  auto day = static_cast<day_number>(now / ms_per_day);
+  int created = 0;
+  int org = 0;
+  while (created < n) {
+    ++org;
+    auto org_size = static_cast<int>(r.uniform_int(1, 12));
+    const auto& provider = cfg.sandbox.providers[static_cast<std::size_t>(
+      r.uniform_int(0, static_cast<std::int64_t>(cfg.sandbox.providers.size()) - 1))];
+    auto domain = "org" + std::to_string(org) + ".test";
+    auto zone = zones[r.uniform_int(0, 5)];
+    for (int k = 0; k < org_size && created < n; ++k, ++created) {
+      storage::mailbox_record rec;
+      auto& m = rec.settings;
+      std::string f = first[r.uniform_int(0, 23)];
+      std::string l = last[r.uniform_int(0, 17)];
+      m.email = f + "." + l + std::to_string(created) + "@" + domain;
+      m.display_name = f + " " + l;
+      m.display_name[0] = static_cast<char>(m.display_name[0] - 'a' + 'A');
+      m.provider = provider;
+      m.organisation = domain;
+      m.timezone = zone;
+      m.transport = transport_kind::sandbox;
+      m.ramp = cfg.ramp;
+      m.window = cfg.window;
+      m.engagement = cfg.engagement;
+      m.created_day = day;
+      rec.ramp_preset = cfg.ramp_preset;
+      if (created % 20 == 19) {
+        // Pushed too fast: 40 a day from the first day.
+        m.ramp = ramp_params{40, 5.0, 60, 0.1, false, 1.0};
+        rec.ramp_preset = "custom";
+        m.display_name += " (pushed)";
+      }
+      rec.created_at = now;
+      rec.updated_at = now;
+      store.add_mailbox(rec);
+    }
+  }
+}
+
+time_ms parse_start(const std::string& text) {
+  day_number d = 0;
+  if (text.size() >= 10 && parse_day(text.substr(0, 10), d)) {
+    int minute = 0;
+    if (text.size() >= 16 && text[10] == 'T')
+      minute = std::stoi(text.substr(11, 2)) * 60 + std::stoi(text.substr(14, 2));
+    return static_cast<time_ms>(d) * ms_per_day + minute * ms_per_minute;
+  }
+  return -1;
+}
+
+}  // namespace
+
+int run_node(const config::engine_config& cfg_in, const run_options& opts) {
+  auto cfg = cfg_in;
+  setup_logging(cfg.log);
+  for (auto& notice : cfg.notices)
+    spdlog::warn("event=config_notice message=\"{}\"", notice);
+  if (!cfg.store.database_url.empty()) {
+    std::cerr << "warmup run: DATABASE_URL / store.database_url is set, but this build runs "
+                 "only on the embedded SQLite store (PostgreSQL support is not built yet).\n"
+                 "Unset DATABASE_URL to run on <data_dir>/warmup.db.\n";
+    return 2;
+  }
+  if (cfg.transport != "sandbox") {
+    std::cerr << "warmup run: transport '" << cfg.transport
+              << "' is not available in this build; use transport = \"sandbox\".\n";
+    return 2;
+  }
+  if (opts.seed)
+    cfg.sandbox.seed = *opts.seed;
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    std::cerr << "warmup run: cannot create data directory " << cfg.data_dir << ": "
+              << ec.message() << "\n";
+    return 1;
+  }
+  auto db_path = (std::filesystem::path(cfg.data_dir) / "warmup.db").string();
+  std::shared_ptr<storage::store> store;
+  try {
+    store = storage::open_sqlite(db_path);
+  } catch (const std::exception& e) {
+    std::cerr << "warmup run: " << e.what() << "\n";
+    return 1;
+  }
+
+  // Engine time: continue where the last run stopped (a restart continues the same
+  // simulated day), else the configured start, else now.
+  time_ms start = engine_clock::system_now();
+  if (auto saved = store->get_meta("engine.now_ms"); saved && cfg.clock.time_scale != 1.0)
+    start = std::stoll(*saved);
+  else if (!cfg.clock.start.empty())
+    start = parse_start(cfg.clock.start);
+  if (opts.demo && store->count_mailboxes(storage::mailbox_filter{}) == 0) {
+    create_demo_pool(*store, cfg, *opts.demo, cfg.sandbox.seed, start);
+    spdlog::info("event=demo_pool_created mailboxes={} providers={} note=\"sandbox "
+                 "simulation: no real mail is sent\"",
+                 *opts.demo, cfg.sandbox.providers.size());
+  }
+  auto clock = cfg.clock.time_scale == 1.0 ? engine_clock::real_time()
+                                           : engine_clock::accelerated(start, cfg.clock.time_scale);
+
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("scheduler.max-threads", cfg.node.scheduler_threads);
+  sys_cfg.add_message_types<caf::id_block::warmup>();
+  caf::actor_system sys{sys_cfg};
+  int rc = 0;
+  {
+    engine_node node(sys, cfg, clock, store);
+    try {
+      node.start();
+    } catch (const std::exception& e) {
+      std::cerr << "warmup run: start-up failed: " << e.what() << "\n";
+      return 1;
+    }
+    std::cout << "warmup: node running on " << db_path << " (sandbox mail network: a "
+              << "simulation), time scale " << cfg.clock.time_scale
+              << ". Watch it with: warmup status --data " << cfg.data_dir << std::endl;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    auto t0 = std::chrono::steady_clock::now();
+    auto last_report = t0;
+    while (stop_signal.load() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      auto wall = std::chrono::steady_clock::now();
+      if (opts.for_seconds
+          && std::chrono::duration<double>(wall - t0).count() >= *opts.for_seconds)
+        break;
+      if (wall - last_report >= std::chrono::seconds(5)) {
+        last_report = wall;
+        auto& c = node.context().counters;
+        auto inbox = c.inbox.load();
+        auto spam = c.spam.load();
+        spdlog::info("event=progress engine_time={} sends={} receipts={} inbox={} spam={} "
+                     "inbox_rate={:.3f} replies={} rescued={} skipped={}",
+                     format_day(static_cast<day_number>(node.context().clock.now() / ms_per_day)),
+                     c.sends.load(), c.receipts.load(), inbox, spam,
+                     inbox + spam ? double(inbox) / double(inbox + spam) : 0.0,
+                     c.replies.load(), c.rescued.load(), c.skipped.load());
+      }
+    }
+    if (auto sig = stop_signal.load())
+      spdlog::info("event=stop_requested signal={}", sig);
+    if (!node.stop())
+      rc = 1;
+  }
+  return rc;
+}
+
+}  // namespace warmup::app

@@ -1,0 +1,82 @@
+// interfaces.hpp: every typed actor interface of the engine, one comment per handler.
+#pragma once
+
+#include "messages/messages.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace warmup {
+
+// One mailbox under warmup: owns its ramp state and today's plan.
+using mailbox_actor = caf::typed_actor<
+  // Do all work due at `now`: day rollover and planning, sends, receipts, replies.
+  caf::reacts_to<atom::wake, time_ms>,
+  // A warmup message is on its way to this mailbox: decide and schedule engagement.
+  caf::reacts_to<atom::expect, incoming_mail>,
+  // A recipient found one of this mailbox's messages here (inbox / spam / missing).
+  caf::reacts_to<atom::placed, placement_report>,
+  // The user paused / resumed this mailbox.
+  caf::reacts_to<atom::pause>,
+  caf::reacts_to<atom::resume>,
+  // Introspection: the mailbox's current state.
+  caf::replies_to<atom::status>::with<mailbox_view>>;
+
+// A shard: supervises its mailbox actors, wakes them from one heap of due times, routes
+// messages to them, and batches their writes under its lease epoch.
+using shard_actor = caf::typed_actor<
+  // Wake every mailbox due at or before `now`.
+  caf::reacts_to<atom::tick, time_ms>,
+  // Mailbox `local` (index in this shard) is next due at `due` (-1: nothing due).
+  caf::reacts_to<atom::schedule, std::uint32_t, time_ms>,
+  // Deliver "expect message" to a mailbox of this shard.
+  caf::reacts_to<atom::expect, incoming_mail>,
+  // Deliver a placement report to a (sending) mailbox of this shard.
+  caf::reacts_to<atom::placed, placement_report>,
+  // Pause / resume a mailbox of this shard (by id).
+  caf::reacts_to<atom::pause, mailbox_id>,
+  caf::reacts_to<atom::resume, mailbox_id>,
+  // Writes of one mailbox, merged into the shard's next epoch-fenced batch.
+  caf::reacts_to<atom::write, storage::write_batch>,
+  // A send intent: true once durable and new; false if the key existed (never send
+  // then) or the shard lost its lease.
+  caf::replies_to<atom::intent, storage::send_intent>::with<bool>,
+  // Restart crashed mailbox actor `local` (sent by the shard to itself after a backoff).
+  caf::reacts_to<atom::restart, std::uint32_t>,
+  // Introspection: the shard's state.
+  caf::replies_to<atom::status>::with<shard_view>,
+  // Stop: flush pending writes, stop the mailbox actors; true when all was written.
+  caf::replies_to<atom::stop>::with<bool>>;
+
+// The store gateway: the only actor that touches the store; runs detached (blocking I/O).
+using store_actor = caf::typed_actor<
+  // Apply one shard's batch in one transaction (rejected whole on a stale epoch).
+  caf::replies_to<atom::apply, storage::write_batch>::with<storage::batch_result>,
+  // Set a metadata value (engine clock, sandbox snapshot).
+  caf::reacts_to<atom::meta, std::string, std::string>,
+  // Used slot numbers of a mailbox's local day (restart after a crash).
+  caf::replies_to<atom::load, mailbox_id, day_number>::with<std::vector<std::uint32_t>>,
+  // Barrier: answered once everything received before it is written.
+  caf::replies_to<atom::flush>::with<bool>>;
+
+// A transport: the mail network a mailbox sends through and reads its mail from.
+using transport_actor = caf::typed_actor<
+  // Send one message.
+  caf::replies_to<atom::send, outgoing_mail>::with<send_result>,
+  // Process one received warmup message: find it, rescue, flag, file.
+  caf::replies_to<atom::process, receive_task>::with<receive_result>>;
+
+// The pool directory of this node: peer selection over all pool members.
+using directory_actor = caf::typed_actor<
+  // Draw `n` recipients for `sender` on UTC day `day` by the peer rules.
+  caf::replies_to<atom::peers, mailbox_id, std::int32_t, day_number>::with<std::vector<peer_pick>>,
+  // Record a message that did not come from a draw (a reply) for caps and pair history.
+  caf::reacts_to<atom::record, mailbox_id, mailbox_id>,
+  // A mailbox's daily limit changed (its ramp moved) or it became (in)active.
+  caf::reacts_to<atom::upsert, mailbox_id, std::int32_t, bool>>;
+
+}  // namespace warmup

@@ -1,0 +1,184 @@
+// messages.hpp: the values that cross actors (with inspect() for the ones that will cross
+// the network), the atoms, and the CAF type-ID block of the project.
+#pragma once
+
+#include "storage/store.hpp"
+#include "warmup/content.hpp"
+#include "warmup/engagement.hpp"
+#include "warmup/types.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/type_id.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace warmup {
+
+// A warmup message on its way to a recipient mailbox: "expect message M". Small on
+// purpose: the recipient fetches what else it needs from its transport.
+struct incoming_mail {
+  std::string message_id;
+  mailbox_id from = no_mailbox;
+  mailbox_id to = no_mailbox;
+  std::uint64_t thread = 0;
+  std::int32_t turn = 1;
+  day_number send_day = 0;       // the sender's local day (its stats row)
+  time_ms sent_at = 0;
+  std::string subject;
+  std::string references;        // for threading a reply
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incoming_mail& x) {
+  return f(caf::meta::type_name("incoming_mail"), x.message_id, x.from, x.to, x.thread,
+           x.turn, x.send_day, x.sent_at, x.subject, x.references);
+}
+
+// Where a recipient found one of the sender's messages, reported back to the sender
+// (it feeds the sender's health bands).
+struct placement_report {
+  mailbox_id sender = no_mailbox;
+  day_number send_day = 0;
+  std::uint8_t where = 0;        // storage::placement
+  bool rescued = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, placement_report& x) {
+  return f(caf::meta::type_name("placement_report"), x.sender, x.send_day, x.where,
+           x.rescued);
+}
+
+// What a transport answers for one send.
+enum class send_status : std::uint8_t {
+  sent,
+  temporary_failure,   // 4xx, timeout, refused: the slot is skipped (never resent)
+  bounced,             // 5xx for the recipient: counts as a bounce
+  auth_failure,        // the mailbox becomes disconnected
+};
+
+struct send_result {
+  send_status status = send_status::sent;
+  std::string detail;   // the server's reason; never a secret
+};
+
+// A send handed to a transport.
+struct outgoing_mail {
+  mailbox_id from = no_mailbox;
+  mailbox_id to = no_mailbox;
+  mail_message message;
+};
+
+// What a recipient's transport should do with one received warmup message.
+struct receive_task {
+  mailbox_id recipient = no_mailbox;
+  std::string message_id;
+  engagement_plan engagement;
+};
+
+struct receive_result {
+  storage::placement where = storage::placement::unknown;   // found in inbox / spam / missing
+  bool rescued = false;
+  bool filed = false;
+  std::string detail;
+};
+
+// A peer drawn for a sender: who, and on which shard it lives.
+struct peer_pick {
+  mailbox_id to = no_mailbox;
+  shard_id to_shard = 0;
+  mailbox_id cc = no_mailbox;
+  shard_id cc_shard = 0;
+};
+
+// A mailbox actor's state, for introspection (status protocol).
+struct mailbox_view {
+  mailbox_id id = no_mailbox;
+  mailbox_state state = mailbox_state::active;
+  int ramp_day = 0;
+  int throttle_percent = 100;
+  health_band band = health_band::healthy;
+  day_number day = 0;
+  int planned_today = 0;
+  int sent_today = 0;
+  time_ms next_due = 0;
+};
+
+// A shard's state, for introspection.
+struct shard_view {
+  shard_id shard = 0;
+  epoch_t epoch = 0;
+  std::uint32_t mailboxes = 0;
+  std::array<std::uint32_t, 6> by_state{};   // indexed by mailbox_state
+  std::uint32_t restarts = 0;
+  std::uint64_t queued_writes = 0;
+  std::uint64_t heap_size = 0;
+  bool stopped = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mailbox_view& x) {
+  return f(caf::meta::type_name("mailbox_view"), x.id, x.state, x.ramp_day, x.throttle_percent,
+           x.band, x.day, x.planned_today, x.sent_today, x.next_due);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_view& x) {
+  return f(caf::meta::type_name("shard_view"), x.shard, x.epoch, x.mailboxes, x.by_state,
+           x.restarts, x.queued_writes, x.heap_size, x.stopped);
+}
+
+}  // namespace warmup
+
+// Node-local messages: they never leave the process (the store gateway, the transport
+// and the directory are always local to the shard that talks to them), so they carry no
+// serialization code.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::storage::write_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::storage::batch_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::storage::send_intent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::outgoing_mail)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::send_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::peer_pick>)
+
+// Atoms of the internal protocols (at most 10 characters each).
+namespace warmup::atom {
+using tick = caf::atom_constant<caf::atom("tick")>;
+using wake = caf::atom_constant<caf::atom("wake")>;
+using schedule = caf::atom_constant<caf::atom("schedule")>;
+using expect = caf::atom_constant<caf::atom("expect")>;
+using placed = caf::atom_constant<caf::atom("placed")>;
+using intent = caf::atom_constant<caf::atom("intent")>;
+using write = caf::atom_constant<caf::atom("write")>;
+using apply = caf::atom_constant<caf::atom("apply")>;
+using send = caf::atom_constant<caf::atom("send")>;
+using process = caf::atom_constant<caf::atom("process")>;
+using peers = caf::atom_constant<caf::atom("peers")>;
+using record = caf::atom_constant<caf::atom("record")>;
+using status = caf::atom_constant<caf::atom("status")>;
+using stop = caf::atom_constant<caf::atom("stop")>;
+using flush = caf::atom_constant<caf::atom("flush")>;
+using meta = caf::atom_constant<caf::atom("meta")>;
+using load = caf::atom_constant<caf::atom("load")>;
+using pause = caf::atom_constant<caf::atom("pause")>;
+using resume = caf::atom_constant<caf::atom("resume")>;
+using start = caf::atom_constant<caf::atom("start")>;
+using quiet = caf::atom_constant<caf::atom("quiet")>;
+using upsert = caf::atom_constant<caf::atom("upsert")>;
+using restart = caf::atom_constant<caf::atom("restart")>;
+}  // namespace warmup::atom
+
+// Types that will cross the network between nodes; registered on every node with
+// cfg.add_message_types<caf::id_block::warmup>().
+CAF_BEGIN_TYPE_ID_BLOCK(warmup, caf::first_custom_type_id)
+CAF_ADD_TYPE_ID(warmup, (warmup::incoming_mail))
+CAF_ADD_TYPE_ID(warmup, (warmup::placement_report))
+CAF_ADD_TYPE_ID(warmup, (warmup::mailbox_view))
+CAF_ADD_TYPE_ID(warmup, (warmup::shard_view))
+CAF_END_TYPE_ID_BLOCK(warmup)
