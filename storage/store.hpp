@@ -48,6 +48,7 @@ struct mailbox_filter {
 
 enum class placement : std::uint8_t { unknown, inbox, spam, missing };
 std::string_view to_string(placement p);
+std::optional<placement> parse_placement(std::string_view s);
 
 enum class intent_status : std::uint8_t {
   pending,   // recorded before the hand-off to the transport
@@ -57,6 +58,7 @@ enum class intent_status : std::uint8_t {
   skipped,   // reconciled after a crash: outcome unknown, never resent
 };
 std::string_view to_string(intent_status s);
+std::optional<intent_status> parse_intent_status(std::string_view s);
 
 // A send about to happen. Inserted before the hand-off; the key makes it unique.
 struct send_intent {

@@ -1,0 +1,137 @@
+// migrations_sqlite.cpp: the SQLite schema, as an append-only list of versioned steps.
+#include "storage/migrations_sqlite.hpp"
+
+#include <array>
+
+namespace warmup::storage {
+
+namespace {
+
+// Never edit a released step: add a new one (ALTER TABLE ..., CREATE INDEX ...) and bump
+// store::latest_schema_version(). Enum-valued columns hold the names of to_string().
+constexpr std::string_view v1_sql = R"sql(
+CREATE TABLE mailboxes (
+  id                     INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused
+  email                  TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+  domain                 TEXT    NOT NULL COLLATE NOCASE,    -- email's domain, for filters
+  display_name           TEXT    NOT NULL,
+  provider               TEXT    NOT NULL,
+  organisation           TEXT    NOT NULL,
+  timezone               TEXT    NOT NULL,
+  transport              TEXT    NOT NULL,
+  state                  TEXT    NOT NULL,
+  created_day            INTEGER NOT NULL,
+  ramp_start             INTEGER NOT NULL,
+  ramp_step              REAL    NOT NULL,
+  ramp_ceiling           INTEGER NOT NULL,
+  ramp_variance          REAL    NOT NULL,
+  ramp_weekdays_only     INTEGER NOT NULL,
+  ramp_weekend_factor    REAL    NOT NULL,
+  window_start_minute    INTEGER NOT NULL,
+  window_end_minute      INTEGER NOT NULL,
+  window_min_gap_minutes INTEGER NOT NULL,
+  read_rate              REAL    NOT NULL,
+  important_rate         REAL    NOT NULL,
+  star_rate              REAL    NOT NULL,
+  reply_rate             REAL    NOT NULL,
+  rescue_rate            REAL    NOT NULL,
+  max_thread_turns       INTEGER NOT NULL,
+  ramp_preset            TEXT    NOT NULL,
+  ramp_day               INTEGER NOT NULL,
+  throttle_percent       INTEGER NOT NULL,
+  cooldown_until         INTEGER NOT NULL,
+  last_completed         INTEGER NOT NULL,
+  health_band            TEXT    NOT NULL,
+  paused_by_health       INTEGER NOT NULL,
+  created_at             INTEGER NOT NULL,
+  updated_at             INTEGER NOT NULL
+);
+CREATE INDEX mailboxes_by_state ON mailboxes (state);
+CREATE INDEX mailboxes_by_provider ON mailboxes (provider);
+CREATE INDEX mailboxes_by_domain ON mailboxes (domain);
+
+CREATE TABLE shard_leases (
+  shard      INTEGER PRIMARY KEY,
+  owner      TEXT    NOT NULL,
+  epoch      INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+
+-- The key (mailbox, day, slot) is the idempotency key of one send.
+CREATE TABLE send_intents (
+  mailbox     INTEGER NOT NULL REFERENCES mailboxes (id),
+  day         INTEGER NOT NULL,
+  slot        INTEGER NOT NULL,
+  to_mailbox  INTEGER NOT NULL,
+  message_id  TEXT    NOT NULL,
+  planned_at  INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  status      TEXT    NOT NULL
+              CHECK (status IN ('pending', 'sent', 'failed', 'bounced', 'skipped')),
+  outcome_at  INTEGER,
+  detail      TEXT,
+  PRIMARY KEY (mailbox, day, slot)
+) WITHOUT ROWID;
+-- Covers "sent today" (status, outcome_at range, distinct mailbox) and "pending".
+CREATE INDEX send_intents_by_status_outcome ON send_intents (status, outcome_at);
+
+CREATE TABLE message_registry (
+  message_id   TEXT    PRIMARY KEY,
+  from_mailbox INTEGER NOT NULL,
+  to_mailbox   INTEGER NOT NULL,
+  thread       INTEGER NOT NULL,
+  turn         INTEGER NOT NULL,
+  sent_at      INTEGER NOT NULL,
+  subject      TEXT    NOT NULL,
+  in_reply_to  TEXT    NOT NULL,
+  reference_ids TEXT   NOT NULL,   -- the References header ("references" is an SQL word)
+  placement    TEXT    NOT NULL DEFAULT 'unknown',
+  rescued      INTEGER NOT NULL DEFAULT 0,
+  placed_at    INTEGER
+);
+-- Covers "inbox/spam today".
+CREATE INDEX message_registry_by_placed_at ON message_registry (placed_at, placement);
+
+CREATE TABLE day_stats (
+  mailbox  INTEGER NOT NULL REFERENCES mailboxes (id),
+  day      INTEGER NOT NULL,
+  planned  INTEGER NOT NULL DEFAULT 0,
+  sent     INTEGER NOT NULL DEFAULT 0,
+  inbox    INTEGER NOT NULL DEFAULT 0,
+  spam     INTEGER NOT NULL DEFAULT 0,
+  missing  INTEGER NOT NULL DEFAULT 0,
+  bounces  INTEGER NOT NULL DEFAULT 0,
+  replies  INTEGER NOT NULL DEFAULT 0,
+  received INTEGER NOT NULL DEFAULT 0,
+  rescued  INTEGER NOT NULL DEFAULT 0,
+  skipped  INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (mailbox, day)
+) WITHOUT ROWID;
+
+-- Unique per (mailbox, day); stored day first so the status query reads the plans of
+-- the days around today as one contiguous range (this is the "plans by day" index).
+CREATE TABLE plans (
+  day        INTEGER NOT NULL,
+  mailbox    INTEGER NOT NULL REFERENCES mailboxes (id),
+  target     INTEGER NOT NULL,
+  slot_times BLOB    NOT NULL,   -- int64 little-endian UTC ms per slot, index = slot
+  PRIMARY KEY (day, mailbox)
+) WITHOUT ROWID;
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<migration, 1> all = {{
+  {1, "create the warmup schema", v1_sql},
+}};
+
+}  // namespace
+
+std::span<const migration> sqlite_migrations() {
+  return all;
+}
+
+}  // namespace warmup::storage

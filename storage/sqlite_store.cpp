@@ -1,0 +1,1060 @@
+// sqlite_store.cpp: the embedded SQLite backend of the store: one connection, cached
+// prepared statements, WAL, versioned migrations, epoch-fenced batched writes.
+#include "storage/migrations_sqlite.hpp"
+#include "storage/store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace warmup::storage {
+
+namespace {
+
+// 5 s: long enough to ride out a node's batch commit when the CLI reads or writes next
+// to it, short enough that a stuck lock surfaces as an error instead of a hang.
+constexpr int busy_timeout_ms = 5000;
+
+// The store's own bookkeeping stamps (schema_version.applied_at, mailbox updated_at on a
+// state change) use the wall clock: they are records for people, not engine time.
+time_ms wall_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t clamp_to_i64(std::size_t n) {
+  constexpr auto max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(n, max));
+}
+
+day_number utc_day_of(time_ms t) {
+  auto d = t / ms_per_day;
+  if (t % ms_per_day < 0)
+    --d;
+  return static_cast<day_number>(d);
+}
+
+// Slot times as int64 little-endian, 8 bytes per slot: compact, and the same bytes on
+// every machine that reads the file.
+std::string encode_slot_times(const std::vector<time_ms>& times) {
+  std::string bytes(times.size() * 8, '\0');
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    auto v = static_cast<std::uint64_t>(times[i]);
+    for (int b = 0; b < 8; ++b)
+      bytes[i * 8 + static_cast<std::size_t>(b)] = static_cast<char>((v >> (8 * b)) & 0xFF);
+  }
+  return bytes;
+}
+
+std::vector<time_ms> decode_slot_times(const void* data, int size) {
+  std::vector<time_ms> times;
+  if (data == nullptr || size <= 0)
+    return times;
+  auto bytes = static_cast<const unsigned char*>(data);
+  auto n = static_cast<std::size_t>(size) / 8;
+  times.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t v = 0;
+    for (int b = 7; b >= 0; --b)
+      v = (v << 8) | bytes[i * 8 + static_cast<std::size_t>(b)];
+    times[i] = static_cast<time_ms>(v);
+  }
+  return times;
+}
+
+std::optional<health_band> parse_health_band(std::string_view s) {
+  for (auto b : {health_band::healthy, health_band::watch, health_band::throttle,
+                 health_band::pause, health_band::block})
+    if (to_string(b) == s)
+      return b;
+  return std::nullopt;
+}
+
+// --- SQL ---------------------------------------------------------------------------
+// Each text is a named constant: its content keys the prepared-statement cache.
+
+constexpr std::string_view sql_begin_write = "BEGIN IMMEDIATE";
+constexpr std::string_view sql_begin_read = "BEGIN";
+constexpr std::string_view sql_commit = "COMMIT";
+constexpr std::string_view sql_rollback = "ROLLBACK";
+
+constexpr std::string_view sql_has_version_table =
+  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'";
+constexpr std::string_view sql_create_version_table =
+  "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+  "purpose TEXT NOT NULL, applied_at INTEGER NOT NULL)";
+constexpr std::string_view sql_read_version =
+  "SELECT coalesce(max(version), 0) FROM schema_version";
+constexpr std::string_view sql_record_version =
+  "INSERT INTO schema_version (version, purpose, applied_at) VALUES (?, ?, ?)";
+
+// The column order here is the order of bind_mailbox / read_mailbox.
+#define WARMUP_MAILBOX_COLUMNS                                                          \
+  "email, display_name, provider, organisation, timezone, transport, state, "         \
+  "created_day, ramp_start, ramp_step, ramp_ceiling, ramp_variance, "                  \
+  "ramp_weekdays_only, ramp_weekend_factor, window_start_minute, window_end_minute, "  \
+  "window_min_gap_minutes, read_rate, important_rate, star_rate, reply_rate, "         \
+  "rescue_rate, max_thread_turns, ramp_preset, ramp_day, throttle_percent, "           \
+  "cooldown_until, last_completed, health_band, paused_by_health, created_at, "        \
+  "updated_at"
+
+constexpr std::string_view sql_insert_mailbox =
+  "INSERT INTO mailboxes (domain, " WARMUP_MAILBOX_COLUMNS ") VALUES (?, "
+  "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+  "?, ?, ?)";
+constexpr std::string_view sql_select_mailbox_prefix =
+  "SELECT id, " WARMUP_MAILBOX_COLUMNS " FROM mailboxes";
+constexpr std::string_view sql_get_mailbox =
+  "SELECT id, " WARMUP_MAILBOX_COLUMNS " FROM mailboxes WHERE id = ?";
+constexpr std::string_view sql_find_mailbox =
+  "SELECT id, " WARMUP_MAILBOX_COLUMNS " FROM mailboxes WHERE email = ?";
+#undef WARMUP_MAILBOX_COLUMNS
+constexpr std::string_view sql_set_state =
+  "UPDATE mailboxes SET state = ?, updated_at = max(updated_at, ?) WHERE id = ?";
+
+constexpr std::string_view sql_acquire_lease =
+  "INSERT INTO shard_leases (shard, owner, epoch, expires_at) VALUES (?1, ?2, 1, ?3 + ?4) "
+  "ON CONFLICT (shard) DO UPDATE SET owner = excluded.owner, epoch = epoch + 1, "
+  "expires_at = excluded.expires_at WHERE expires_at <= ?3 OR owner = excluded.owner "
+  "RETURNING epoch";
+constexpr std::string_view sql_renew_lease =
+  "UPDATE shard_leases SET expires_at = ?4 + ?5 "
+  "WHERE shard = ?1 AND owner = ?2 AND epoch = ?3 AND expires_at > ?4";
+constexpr std::string_view sql_release_lease =
+  "UPDATE shard_leases SET expires_at = 0 WHERE shard = ? AND owner = ? AND epoch = ?";
+constexpr std::string_view sql_get_lease =
+  "SELECT owner, epoch, expires_at FROM shard_leases WHERE shard = ?";
+constexpr std::string_view sql_lease_epoch =
+  "SELECT epoch FROM shard_leases WHERE shard = ?";
+
+constexpr std::string_view sql_insert_intent =
+  "INSERT INTO send_intents (mailbox, day, slot, to_mailbox, message_id, planned_at, "
+  "recorded_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending') "
+  "ON CONFLICT (mailbox, day, slot) DO NOTHING";
+constexpr std::string_view sql_record_outcome =
+  "UPDATE send_intents SET status = ?, outcome_at = ?, detail = ? "
+  "WHERE mailbox = ? AND day = ? AND slot = ?";
+constexpr std::string_view sql_insert_registry =
+  "INSERT INTO message_registry (message_id, from_mailbox, to_mailbox, thread, turn, "
+  "sent_at, subject, in_reply_to, reference_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+  "ON CONFLICT (message_id) DO NOTHING";
+constexpr std::string_view sql_record_placement =
+  "UPDATE message_registry SET placement = ?, rescued = ?, placed_at = ? "
+  "WHERE message_id = ?";
+constexpr std::string_view sql_add_stats =
+  "INSERT INTO day_stats (mailbox, day, planned, sent, inbox, spam, missing, bounces, "
+  "replies, received, rescued, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+  "ON CONFLICT (mailbox, day) DO UPDATE SET planned = planned + excluded.planned, "
+  "sent = sent + excluded.sent, inbox = inbox + excluded.inbox, "
+  "spam = spam + excluded.spam, missing = missing + excluded.missing, "
+  "bounces = bounces + excluded.bounces, replies = replies + excluded.replies, "
+  "received = received + excluded.received, rescued = rescued + excluded.rescued, "
+  "skipped = skipped + excluded.skipped";
+// A removed mailbox stays removed: a shard's late ramp write must not revive it.
+constexpr std::string_view sql_update_ramp =
+  "UPDATE mailboxes SET ramp_day = ?, throttle_percent = ?, cooldown_until = ?, "
+  "last_completed = ?, health_band = ?, paused_by_health = ?, "
+  "state = CASE WHEN state = 'removed' THEN state ELSE ? END, "
+  "updated_at = max(updated_at, ?) WHERE id = ?";
+constexpr std::string_view sql_put_plan =
+  "INSERT INTO plans (day, mailbox, target, slot_times) VALUES (?, ?, ?, ?) "
+  "ON CONFLICT (day, mailbox) DO UPDATE SET target = excluded.target, "
+  "slot_times = excluded.slot_times";
+
+constexpr std::string_view sql_intents_of =
+  "SELECT mailbox, day, slot, to_mailbox, message_id, planned_at, recorded_at, status, "
+  "outcome_at, detail FROM send_intents WHERE mailbox = ? AND day BETWEEN ? AND ? "
+  "ORDER BY day, slot";
+constexpr std::string_view sql_pending_intents =
+  "SELECT mailbox, day, slot, to_mailbox, message_id, planned_at, recorded_at "
+  "FROM send_intents WHERE status = 'pending' ORDER BY mailbox, day, slot";
+constexpr std::string_view sql_stats_of =
+  "SELECT day, planned, sent, inbox, spam, missing, bounces, replies, received, rescued, "
+  "skipped FROM day_stats WHERE mailbox = ? AND day BETWEEN ? AND ? ORDER BY day";
+constexpr std::string_view sql_find_message =
+  "SELECT message_id, from_mailbox, to_mailbox, thread, turn, sent_at, subject, "
+  "in_reply_to, reference_ids FROM message_registry WHERE message_id = ?";
+constexpr std::string_view sql_get_plan =
+  "SELECT target, slot_times FROM plans WHERE day = ? AND mailbox = ?";
+
+constexpr std::string_view sql_mailboxes_by_state =
+  "SELECT state, count(*) FROM mailboxes GROUP BY state";
+constexpr std::string_view sql_sent_between =
+  "SELECT count(*), count(DISTINCT mailbox) FROM send_intents "
+  "WHERE status = 'sent' AND outcome_at >= ? AND outcome_at < ?";
+constexpr std::string_view sql_placed_between =
+  "SELECT placement, count(*) FROM message_registry "
+  "WHERE placed_at >= ? AND placed_at < ? GROUP BY placement";
+constexpr std::string_view sql_plans_between =
+  "SELECT day, mailbox, slot_times FROM plans WHERE day BETWEEN ? AND ?";
+constexpr std::string_view sql_count_intent_slots =
+  "SELECT count(*) FROM send_intents WHERE mailbox = ? AND day = ? AND slot BETWEEN ? AND ?";
+constexpr std::string_view sql_intent_slots =
+  "SELECT slot FROM send_intents WHERE mailbox = ? AND day = ? AND slot BETWEEN ? AND ?";
+
+constexpr std::string_view sql_put_meta =
+  "INSERT INTO meta (key, value) VALUES (?, ?) "
+  "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+constexpr std::string_view sql_get_meta = "SELECT value FROM meta WHERE key = ?";
+
+// --- connection --------------------------------------------------------------------
+
+class sqlite_store;
+
+// One use of a cached prepared statement: binds left to right, steps, and always resets
+// (and unbinds, so no borrowed text outlives the call) when it goes out of scope.
+class statement_use {
+public:
+  statement_use(const sqlite_store& owner, sqlite3_stmt* stmt, const char* purpose)
+    : owner_(owner), stmt_(stmt), purpose_(purpose) {}
+  statement_use(const statement_use&) = delete;
+  statement_use& operator=(const statement_use&) = delete;
+  ~statement_use() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  statement_use& i64(std::int64_t v) {
+    check(sqlite3_bind_int64(stmt_, ++next_, v));
+    return *this;
+  }
+  statement_use& real(double v) {
+    check(sqlite3_bind_double(stmt_, ++next_, v));
+    return *this;
+  }
+  statement_use& text(std::string_view v) {
+    // Never null: an empty std::string_view may carry a null pointer, which binds NULL.
+    check(sqlite3_bind_text(stmt_, ++next_, v.empty() ? "" : v.data(),
+                            static_cast<int>(v.size()), SQLITE_STATIC));
+    return *this;
+  }
+  statement_use& blob(std::string_view v) {
+    check(v.empty() ? sqlite3_bind_zeroblob(stmt_, ++next_, 0)
+                    : sqlite3_bind_blob(stmt_, ++next_, v.data(), static_cast<int>(v.size()),
+                                        SQLITE_STATIC));
+    return *this;
+  }
+  // A later bind with an explicit index (for statements that reuse ?N).
+  statement_use& at(int index) {
+    next_ = index - 1;
+    return *this;
+  }
+
+  // True while there is a row; false when done.
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW)
+      return true;
+    if (rc == SQLITE_DONE)
+      return false;
+    fail(rc);
+  }
+  // Raw step for callers that handle a specific error themselves.
+  int step_rc() { return sqlite3_step(stmt_); }
+  void run() {
+    while (step()) {
+    }
+  }
+
+  std::int64_t col_i64(int c) const { return sqlite3_column_int64(stmt_, c); }
+  double col_real(int c) const { return sqlite3_column_double(stmt_, c); }
+  bool col_null(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+  std::string col_text(int c) const {
+    auto p = sqlite3_column_text(stmt_, c);
+    auto n = sqlite3_column_bytes(stmt_, c);
+    return p == nullptr ? std::string{} : std::string(reinterpret_cast<const char*>(p),
+                                                       static_cast<std::size_t>(n));
+  }
+  std::vector<time_ms> col_slot_times(int c) const {
+    auto p = sqlite3_column_blob(stmt_, c);
+    return decode_slot_times(p, sqlite3_column_bytes(stmt_, c));
+  }
+
+  [[noreturn]] void fail(int rc) const;
+  const char* purpose() const { return purpose_; }
+
+private:
+  void check(int rc) const {
+    if (rc != SQLITE_OK)
+      fail(rc);
+  }
+
+  const sqlite_store& owner_;
+  sqlite3_stmt* stmt_;
+  const char* purpose_;
+  int next_ = 0;
+};
+
+class sqlite_store final : public store {
+public:
+  sqlite_store(std::string path, bool read_only);
+  ~sqlite_store() override;
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  void migrate() override;
+  int schema_version() override;
+
+  mailbox_id add_mailbox(const mailbox_record& r) override;
+  std::optional<mailbox_record> get_mailbox(mailbox_id id) override;
+  std::optional<mailbox_record> find_mailbox(const std::string& email) override;
+  std::vector<mailbox_record> list_mailboxes(const mailbox_filter& f) override;
+  std::uint64_t count_mailboxes(const mailbox_filter& f) override;
+  bool set_mailbox_state(mailbox_id id, mailbox_state s) override;
+  bool remove_mailbox(mailbox_id id) override;
+
+  std::optional<epoch_t> acquire_lease(shard_id s, const std::string& owner, time_ms now,
+                                       time_ms ttl) override;
+  bool renew_lease(shard_id s, const std::string& owner, epoch_t epoch, time_ms now,
+                   time_ms ttl) override;
+  void release_lease(shard_id s, const std::string& owner, epoch_t epoch) override;
+  std::optional<lease> get_lease(shard_id s) override;
+
+  batch_result apply(const write_batch& b) override;
+
+  std::vector<intent_row> intents(mailbox_id m, day_number from_day,
+                                  day_number to_day) override;
+  std::vector<send_intent> pending_intents() override;
+  std::vector<day_stats> stats(mailbox_id m, day_number from_day, day_number to_day) override;
+  std::optional<registry_entry> find_message(const std::string& message_id) override;
+  std::optional<plan_record> plan(mailbox_id m, day_number day) override;
+  status_summary status(time_ms now, time_ms overdue_grace) override;
+
+  void put_meta(const std::string& key, const std::string& value) override;
+  std::optional<std::string> get_meta(const std::string& key) override;
+
+  // Called by open_sqlite on a read-only store: the CLI must not read a store it does not
+  // understand, and cannot create or upgrade one.
+  void require_current_schema();
+
+  [[noreturn]] void fail(const char* purpose, int rc) const;
+
+private:
+  friend class transaction;
+
+  statement_use use(std::string_view sql, const char* purpose);
+  void exec_script(const std::string& sql, const char* purpose);
+  std::int64_t changes() const { return sqlite3_changes64(db_); }
+  mailbox_record read_mailbox(const statement_use& q) const;
+  std::string mailbox_where(const mailbox_filter& f) const;
+  void bind_mailbox_filter(statement_use& q, const mailbox_filter& f) const;
+
+  std::string path_;
+  bool read_only_;
+  sqlite3* db_ = nullptr;
+  // Keys view the texts in sql_texts_ (a deque never moves its elements), so a lookup
+  // per row in a batch costs a hash, not an allocation.
+  std::deque<std::string> sql_texts_;
+  std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
+};
+
+void statement_use::fail(int rc) const {
+  owner_.fail(purpose_, rc);
+}
+
+// A transaction that rolls back unless committed. Writers take the write lock up front
+// (BEGIN IMMEDIATE): upgrading a read transaction later can fail with SQLITE_BUSY in a
+// way busy_timeout cannot wait out.
+class transaction {
+public:
+  transaction(sqlite_store& s, bool write, const char* purpose) : store_(s), purpose_(purpose) {
+    store_.use(write ? sql_begin_write : sql_begin_read, purpose).run();
+  }
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction() {
+    if (!done_ && sqlite3_get_autocommit(store_.db_) == 0)
+      sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    store_.use(sql_commit, purpose_).run();
+    done_ = true;
+  }
+  void rollback() {
+    store_.use(sql_rollback, purpose_).run();
+    done_ = true;
+  }
+
+private:
+  sqlite_store& store_;
+  const char* purpose_;
+  bool done_ = false;
+};
+
+sqlite_store::sqlite_store(std::string path, bool read_only)
+  : path_(std::move(path)), read_only_(read_only) {
+  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "SQLite store '" + path_ + "': cannot open"
+                      + (read_only ? " read-only" : "") + ": "
+                      + (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+    if (read_only)
+      msg += " (a read-only open needs an existing store: start the node once first)";
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw store_error(msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, busy_timeout_ms);
+  if (!read_only) {
+    // WAL: readers (the CLI) never block the node's writer and vice versa. NORMAL sync in
+    // WAL mode: a committed transaction is in the WAL file before COMMIT returns, so it
+    // survives the process being killed; only an OS crash can lose the last commits.
+    auto mode = use("PRAGMA journal_mode = WAL", "switch to WAL journal mode");
+    if (!mode.step())
+      fail("switch to WAL journal mode", SQLITE_ERROR);
+    auto got = mode.col_text(0);
+    if (got != "wal" && got != "memory")
+      throw store_error("SQLite store '" + path_ + "': WAL journal mode refused (mode is '"
+                        + got + "'); the file system may not support shared memory");
+  }
+  exec_script("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+              "set synchronous and foreign_keys");
+}
+
+sqlite_store::~sqlite_store() {
+  for (auto& [sql, stmt] : statements_)
+    sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+void sqlite_store::fail(const char* purpose, int rc) const {
+  std::string msg = "SQLite store '" + path_ + "': " + purpose + " failed: ";
+  // sqlite3_errmsg names the failing constraint or lock, never bound values.
+  msg += db_ != nullptr && sqlite3_extended_errcode(db_) == rc ? sqlite3_errmsg(db_)
+                                                              : sqlite3_errstr(rc);
+  if ((rc & 0xFF) == SQLITE_BUSY)
+    msg += " (another process held the lock longer than "
+           + std::to_string(busy_timeout_ms / 1000) + " s)";
+  else if ((rc & 0xFF) == SQLITE_READONLY && read_only_)
+    msg += " (the store was opened read-only)";
+  throw store_error(msg);
+}
+
+statement_use sqlite_store::use(std::string_view sql, const char* purpose) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK)
+      fail(purpose, rc);
+    const auto& owned = sql_texts_.emplace_back(sql);
+    it = statements_.emplace(std::string_view{owned}, stmt).first;
+  }
+  return statement_use(*this, it->second, purpose);
+}
+
+void sqlite_store::exec_script(const std::string& sql, const char* purpose) {
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK)
+    fail(purpose, rc);
+}
+
+// --- schema --------------------------------------------------------------------------
+
+int sqlite_store::schema_version() {
+  {
+    auto q = use(sql_has_version_table, "look for the schema_version table");
+    if (!q.step() || q.col_i64(0) == 0)
+      return 0;
+  }
+  auto q = use(sql_read_version, "read the schema version");
+  return q.step() ? static_cast<int>(q.col_i64(0)) : 0;
+}
+
+void sqlite_store::require_current_schema() {
+  int have = schema_version();
+  int latest = latest_schema_version();
+  if (have > latest)
+    throw schema_too_new("SQLite store '" + path_ + "' has schema version "
+                         + std::to_string(have) + " but this warmup binary understands up to "
+                         + std::to_string(latest) + ": upgrade the warmup binary");
+  if (have == 0)
+    throw store_error("SQLite store '" + path_
+                      + "' has no warmup schema (not created yet): start the node or run "
+                        "a command that opens the store for writing first");
+  if (have < latest)
+    throw store_error("SQLite store '" + path_ + "' has schema version "
+                      + std::to_string(have) + ", older than this binary's "
+                      + std::to_string(latest)
+                      + ": a read-only open cannot upgrade it; start the node to migrate");
+}
+
+void sqlite_store::migrate() {
+  if (read_only_) {
+    require_current_schema();
+    return;
+  }
+  auto steps = sqlite_migrations();
+  int latest = latest_schema_version();
+  if (steps.empty() || steps.back().version != latest)
+    throw store_error("SQLite store: migration list ends at version "
+                      + std::to_string(steps.empty() ? 0 : steps.back().version)
+                      + " but latest_schema_version() is " + std::to_string(latest));
+  int have = schema_version();
+  if (have > latest)
+    require_current_schema();  // throws schema_too_new with both versions
+  for (const auto& step : steps) {
+    if (step.version <= have)
+      continue;
+    std::string purpose = "migrate to schema version " + std::to_string(step.version) + " ("
+                          + std::string(step.purpose) + ")";
+    transaction tx(*this, true, "begin a migration");
+    exec_script(std::string(sql_create_version_table), "create the schema_version table");
+    // Another process may have migrated while we waited for the write lock.
+    if (schema_version() >= step.version) {
+      tx.rollback();
+      continue;
+    }
+    exec_script(std::string(step.sql), purpose.c_str());
+    use(sql_record_version, "record the schema version")
+      .i64(step.version)
+      .text(step.purpose)
+      .i64(wall_clock_ms())
+      .run();
+    tx.commit();
+  }
+}
+
+// --- mailboxes -----------------------------------------------------------------------
+
+mailbox_record sqlite_store::read_mailbox(const statement_use& q) const {
+  mailbox_record r;
+  auto& s = r.settings;
+  int c = 0;
+  s.id = static_cast<mailbox_id>(q.col_i64(c++));
+  s.email = q.col_text(c++);
+  s.display_name = q.col_text(c++);
+  s.provider = q.col_text(c++);
+  s.organisation = q.col_text(c++);
+  s.timezone = q.col_text(c++);
+  auto transport = q.col_text(c++);
+  auto state = q.col_text(c++);
+  s.created_day = static_cast<day_number>(q.col_i64(c++));
+  s.ramp.start = static_cast<int>(q.col_i64(c++));
+  s.ramp.step = q.col_real(c++);
+  s.ramp.ceiling = static_cast<int>(q.col_i64(c++));
+  s.ramp.variance = q.col_real(c++);
+  s.ramp.weekdays_only = q.col_i64(c++) != 0;
+  s.ramp.weekend_factor = q.col_real(c++);
+  s.window.start_minute = static_cast<int>(q.col_i64(c++));
+  s.window.end_minute = static_cast<int>(q.col_i64(c++));
+  s.window.min_gap_minutes = static_cast<int>(q.col_i64(c++));
+  s.engagement.read_rate = q.col_real(c++);
+  s.engagement.important_rate = q.col_real(c++);
+  s.engagement.star_rate = q.col_real(c++);
+  s.engagement.reply_rate = q.col_real(c++);
+  s.engagement.rescue_rate = q.col_real(c++);
+  s.engagement.max_thread_turns = static_cast<int>(q.col_i64(c++));
+  r.ramp_preset = q.col_text(c++);
+  r.ramp.ramp_day = static_cast<int>(q.col_i64(c++));
+  r.ramp.throttle_percent = static_cast<int>(q.col_i64(c++));
+  r.ramp.cooldown_until = static_cast<day_number>(q.col_i64(c++));
+  r.ramp.last_completed = static_cast<day_number>(q.col_i64(c++));
+  auto band = q.col_text(c++);
+  r.ramp.paused_by_health = q.col_i64(c++) != 0;
+  r.created_at = q.col_i64(c++);
+  r.updated_at = q.col_i64(c++);
+
+  auto bad = [&](const char* what, const std::string& value) {
+    return store_error("SQLite store '" + path_ + "': mailbox " + std::to_string(s.id)
+                       + " has an unknown " + what + " '" + value + "'");
+  };
+  auto t = parse_transport_kind(transport);
+  if (!t)
+    throw bad("transport", transport);
+  s.transport = *t;
+  auto st = parse_mailbox_state(state);
+  if (!st)
+    throw bad("state", state);
+  s.state = *st;
+  auto b = parse_health_band(band);
+  if (!b)
+    throw bad("health band", band);
+  r.ramp.band = *b;
+  return r;
+}
+
+mailbox_id sqlite_store::add_mailbox(const mailbox_record& r) {
+  const auto& s = r.settings;
+  if (s.email.empty())
+    throw store_error("SQLite store '" + path_ + "': add mailbox: the email is empty");
+  const char* purpose = "add mailbox";
+  auto q = use(sql_insert_mailbox, purpose);
+  q.text(email_domain(s.email))
+    .text(s.email)
+    .text(s.display_name)
+    .text(s.provider)
+    .text(s.organisation)
+    .text(s.timezone)
+    .text(to_string(s.transport))
+    .text(to_string(s.state))
+    .i64(s.created_day)
+    .i64(s.ramp.start)
+    .real(s.ramp.step)
+    .i64(s.ramp.ceiling)
+    .real(s.ramp.variance)
+    .i64(s.ramp.weekdays_only ? 1 : 0)
+    .real(s.ramp.weekend_factor)
+    .i64(s.window.start_minute)
+    .i64(s.window.end_minute)
+    .i64(s.window.min_gap_minutes)
+    .real(s.engagement.read_rate)
+    .real(s.engagement.important_rate)
+    .real(s.engagement.star_rate)
+    .real(s.engagement.reply_rate)
+    .real(s.engagement.rescue_rate)
+    .i64(s.engagement.max_thread_turns)
+    .text(r.ramp_preset)
+    .i64(r.ramp.ramp_day)
+    .i64(r.ramp.throttle_percent)
+    .i64(r.ramp.cooldown_until)
+    .i64(r.ramp.last_completed)
+    .text(to_string(r.ramp.band))
+    .i64(r.ramp.paused_by_health ? 1 : 0)
+    .i64(r.created_at)
+    .i64(r.updated_at);
+  int rc = q.step_rc();
+  if (rc == SQLITE_CONSTRAINT_UNIQUE)
+    throw duplicate_mailbox("SQLite store '" + path_ + "': mailbox " + s.email
+                            + " exists already (emails are compared case-insensitively)");
+  if (rc != SQLITE_DONE)
+    q.fail(rc);
+  auto id = sqlite3_last_insert_rowid(db_);
+  if (id <= 0 || id >= static_cast<std::int64_t>(no_mailbox))
+    throw store_error("SQLite store '" + path_ + "': add mailbox: id space exhausted");
+  return static_cast<mailbox_id>(id);
+}
+
+std::optional<mailbox_record> sqlite_store::get_mailbox(mailbox_id id) {
+  auto q = use(sql_get_mailbox, "get mailbox by id");
+  q.i64(id);
+  if (!q.step())
+    return std::nullopt;
+  return read_mailbox(q);
+}
+
+std::optional<mailbox_record> sqlite_store::find_mailbox(const std::string& email) {
+  auto q = use(sql_find_mailbox, "find mailbox by email");
+  q.text(email);
+  if (!q.step())
+    return std::nullopt;
+  return read_mailbox(q);
+}
+
+// A filter names `state` explicitly, or else hides removed mailboxes unless asked.
+std::string sqlite_store::mailbox_where(const mailbox_filter& f) const {
+  std::string where = " WHERE 1 = 1";
+  if (f.state)
+    where += " AND state = ?";
+  else if (!f.include_removed)
+    where += " AND state <> 'removed'";
+  if (f.provider)
+    where += " AND provider = ?";
+  if (f.domain)
+    where += " AND domain = ?";
+  return where;
+}
+
+void sqlite_store::bind_mailbox_filter(statement_use& q, const mailbox_filter& f) const {
+  if (f.state)
+    q.text(to_string(*f.state));
+  if (f.provider)
+    q.text(*f.provider);
+  if (f.domain)
+    q.text(*f.domain);
+}
+
+std::vector<mailbox_record> sqlite_store::list_mailboxes(const mailbox_filter& f) {
+  auto sql = std::string(sql_select_mailbox_prefix) + mailbox_where(f)
+             + " ORDER BY id LIMIT ? OFFSET ?";
+  auto q = use(sql, "list mailboxes");
+  bind_mailbox_filter(q, f);
+  q.i64(clamp_to_i64(f.limit)).i64(clamp_to_i64(f.offset));
+  std::vector<mailbox_record> out;
+  while (q.step())
+    out.push_back(read_mailbox(q));
+  return out;
+}
+
+std::uint64_t sqlite_store::count_mailboxes(const mailbox_filter& f) {
+  auto q = use("SELECT count(*) FROM mailboxes" + mailbox_where(f), "count mailboxes");
+  bind_mailbox_filter(q, f);
+  return q.step() ? static_cast<std::uint64_t>(q.col_i64(0)) : 0;
+}
+
+bool sqlite_store::set_mailbox_state(mailbox_id id, mailbox_state s) {
+  use(sql_set_state, "set mailbox state").text(to_string(s)).i64(wall_clock_ms()).i64(id).run();
+  return changes() > 0;
+}
+
+bool sqlite_store::remove_mailbox(mailbox_id id) {
+  use(sql_set_state, "remove mailbox")
+    .text(to_string(mailbox_state::removed))
+    .i64(wall_clock_ms())
+    .i64(id)
+    .run();
+  return changes() > 0;
+}
+
+// --- leases --------------------------------------------------------------------------
+
+// One statement each, so two nodes racing for a shard serialise on the write lock and
+// exactly one of them sees its acquire succeed.
+std::optional<epoch_t> sqlite_store::acquire_lease(shard_id s, const std::string& owner,
+                                                   time_ms now, time_ms ttl) {
+  auto q = use(sql_acquire_lease, "acquire shard lease");
+  q.i64(s).text(owner).i64(now).i64(ttl);
+  if (!q.step())
+    return std::nullopt;
+  auto epoch = static_cast<epoch_t>(q.col_i64(0));
+  q.run();  // finish the statement so the upsert's implicit transaction commits now
+  return epoch;
+}
+
+bool sqlite_store::renew_lease(shard_id s, const std::string& owner, epoch_t epoch,
+                               time_ms now, time_ms ttl) {
+  use(sql_renew_lease, "renew shard lease")
+    .i64(s)
+    .text(owner)
+    .i64(static_cast<std::int64_t>(epoch))
+    .i64(now)
+    .i64(ttl)
+    .run();
+  return changes() == 1;
+}
+
+void sqlite_store::release_lease(shard_id s, const std::string& owner, epoch_t epoch) {
+  use(sql_release_lease, "release shard lease")
+    .i64(s)
+    .text(owner)
+    .i64(static_cast<std::int64_t>(epoch))
+    .run();
+}
+
+std::optional<lease> sqlite_store::get_lease(shard_id s) {
+  auto q = use(sql_get_lease, "get shard lease");
+  q.i64(s);
+  if (!q.step())
+    return std::nullopt;
+  return lease{s, q.col_text(0), static_cast<epoch_t>(q.col_i64(1)), q.col_i64(2)};
+}
+
+// --- batched writes ------------------------------------------------------------------
+
+batch_result sqlite_store::apply(const write_batch& b) {
+  batch_result result;
+  result.intent_inserted.assign(b.intents.size(), false);
+  transaction tx(*this, true, "begin write batch");
+  {
+    // Fencing: a writer must hold the shard's lease at the batch's epoch; checked inside
+    // the write transaction, so a concurrent acquire cannot slip in between.
+    auto q = use(sql_lease_epoch, "check the shard lease epoch");
+    q.i64(b.shard);
+    if (!q.step() || static_cast<epoch_t>(q.col_i64(0)) != b.epoch) {
+      result.stale_epoch = true;
+      return result;  // the transaction rolls back: nothing written
+    }
+  }
+  for (std::size_t i = 0; i < b.intents.size(); ++i) {
+    const auto& in = b.intents[i];
+    use(sql_insert_intent, "insert send intent")
+      .i64(in.key.mailbox)
+      .i64(in.key.day)
+      .i64(in.key.slot)
+      .i64(in.to)
+      .text(in.message_id)
+      .i64(in.planned_at)
+      .i64(in.recorded_at)
+      .run();
+    result.intent_inserted[i] = changes() == 1;
+  }
+  for (const auto& o : b.outcomes)
+    use(sql_record_outcome, "record send outcome")
+      .text(to_string(o.status))
+      .i64(o.at)
+      .text(o.detail)
+      .i64(o.key.mailbox)
+      .i64(o.key.day)
+      .i64(o.key.slot)
+      .run();
+  for (const auto& e : b.registry)
+    use(sql_insert_registry, "register message id")
+      .text(e.message_id)
+      .i64(e.from)
+      .i64(e.to)
+      .i64(static_cast<std::int64_t>(e.thread))
+      .i64(e.turn)
+      .i64(e.sent_at)
+      .text(e.subject)
+      .text(e.in_reply_to)
+      .text(e.references)
+      .run();
+  for (const auto& p : b.placements)
+    use(sql_record_placement, "record placement")
+      .text(to_string(p.where))
+      .i64(p.rescued ? 1 : 0)
+      .i64(p.at)
+      .text(p.message_id)
+      .run();
+  for (const auto& s : b.stats) {
+    const auto& d = s.delta;
+    use(sql_add_stats, "add day stats")
+      .i64(s.mailbox)
+      .i64(d.day)
+      .i64(d.planned)
+      .i64(d.sent)
+      .i64(d.inbox)
+      .i64(d.spam)
+      .i64(d.missing)
+      .i64(d.bounces)
+      .i64(d.replies)
+      .i64(d.received)
+      .i64(d.rescued)
+      .i64(d.skipped)
+      .run();
+  }
+  if (!b.ramps.empty()) {
+    auto stamp = wall_clock_ms();
+    for (const auto& r : b.ramps)
+      use(sql_update_ramp, "update ramp state")
+        .i64(r.ramp.ramp_day)
+        .i64(r.ramp.throttle_percent)
+        .i64(r.ramp.cooldown_until)
+        .i64(r.ramp.last_completed)
+        .text(to_string(r.ramp.band))
+        .i64(r.ramp.paused_by_health ? 1 : 0)
+        .text(to_string(r.state))
+        .i64(stamp)
+        .i64(r.mailbox)
+        .run();
+  }
+  for (const auto& p : b.plans) {
+    auto bytes = encode_slot_times(p.slot_times);
+    use(sql_put_plan, "store day plan")
+      .i64(p.day)
+      .i64(p.mailbox)
+      .i64(p.target)
+      .blob(bytes)
+      .run();
+  }
+  tx.commit();
+  return result;
+}
+
+// --- reads ---------------------------------------------------------------------------
+
+std::vector<intent_row> sqlite_store::intents(mailbox_id m, day_number from_day,
+                                              day_number to_day) {
+  auto q = use(sql_intents_of, "read send intents");
+  q.i64(m).i64(from_day).i64(to_day);
+  std::vector<intent_row> out;
+  while (q.step()) {
+    intent_row row;
+    auto& in = row.intent;
+    in.key = {static_cast<mailbox_id>(q.col_i64(0)), static_cast<day_number>(q.col_i64(1)),
+              static_cast<std::uint32_t>(q.col_i64(2))};
+    in.to = static_cast<mailbox_id>(q.col_i64(3));
+    in.message_id = q.col_text(4);
+    in.planned_at = q.col_i64(5);
+    in.recorded_at = q.col_i64(6);
+    auto status_name = q.col_text(7);
+    auto status = parse_intent_status(status_name);
+    if (!status)
+      throw store_error("SQLite store '" + path_ + "': send intent " + to_string(in.key)
+                        + " has an unknown status '" + status_name + "'");
+    if (*status != intent_status::pending)
+      row.outcome = send_outcome{in.key, *status, q.col_i64(8), q.col_text(9)};
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<send_intent> sqlite_store::pending_intents() {
+  auto q = use(sql_pending_intents, "read pending send intents");
+  std::vector<send_intent> out;
+  while (q.step()) {
+    send_intent in;
+    in.key = {static_cast<mailbox_id>(q.col_i64(0)), static_cast<day_number>(q.col_i64(1)),
+              static_cast<std::uint32_t>(q.col_i64(2))};
+    in.to = static_cast<mailbox_id>(q.col_i64(3));
+    in.message_id = q.col_text(4);
+    in.planned_at = q.col_i64(5);
+    in.recorded_at = q.col_i64(6);
+    out.push_back(std::move(in));
+  }
+  return out;
+}
+
+std::vector<day_stats> sqlite_store::stats(mailbox_id m, day_number from_day,
+                                           day_number to_day) {
+  auto q = use(sql_stats_of, "read day stats");
+  q.i64(m).i64(from_day).i64(to_day);
+  std::vector<day_stats> out;
+  while (q.step()) {
+    day_stats d;
+    auto u = [&](int c) { return static_cast<std::uint32_t>(q.col_i64(c)); };
+    d.day = static_cast<day_number>(q.col_i64(0));
+    d.planned = u(1);
+    d.sent = u(2);
+    d.inbox = u(3);
+    d.spam = u(4);
+    d.missing = u(5);
+    d.bounces = u(6);
+    d.replies = u(7);
+    d.received = u(8);
+    d.rescued = u(9);
+    d.skipped = u(10);
+    out.push_back(d);
+  }
+  return out;
+}
+
+std::optional<registry_entry> sqlite_store::find_message(const std::string& message_id) {
+  auto q = use(sql_find_message, "find message id");
+  q.text(message_id);
+  if (!q.step())
+    return std::nullopt;
+  registry_entry e;
+  e.message_id = q.col_text(0);
+  e.from = static_cast<mailbox_id>(q.col_i64(1));
+  e.to = static_cast<mailbox_id>(q.col_i64(2));
+  e.thread = static_cast<std::uint64_t>(q.col_i64(3));
+  e.turn = static_cast<int>(q.col_i64(4));
+  e.sent_at = q.col_i64(5);
+  e.subject = q.col_text(6);
+  e.in_reply_to = q.col_text(7);
+  e.references = q.col_text(8);
+  return e;
+}
+
+std::optional<plan_record> sqlite_store::plan(mailbox_id m, day_number day) {
+  auto q = use(sql_get_plan, "read day plan");
+  q.i64(day).i64(m);
+  if (!q.step())
+    return std::nullopt;
+  return plan_record{m, day, static_cast<int>(q.col_i64(0)), q.col_slot_times(1)};
+}
+
+status_summary sqlite_store::status(time_ms now, time_ms overdue_grace) {
+  status_summary s;
+  s.now = now;
+  const day_number today = utc_day_of(now);
+  const time_ms lo = static_cast<time_ms>(today) * ms_per_day;
+  const time_ms hi = lo + ms_per_day;
+  const time_ms due_before = std::min(hi, now - overdue_grace);
+
+  // One read transaction: every figure comes from the same snapshot.
+  transaction tx(*this, false, "begin status read");
+  {
+    auto q = use(sql_mailboxes_by_state, "count mailboxes by state");
+    while (q.step()) {
+      auto state = parse_mailbox_state(q.col_text(0));
+      auto n = static_cast<std::uint64_t>(q.col_i64(1));
+      if (state != mailbox_state::removed)
+        s.total_mailboxes += n;
+      if (state == mailbox_state::active || state == mailbox_state::throttled)
+        s.active_mailboxes += n;
+    }
+  }
+  {
+    auto q = use(sql_sent_between, "count sends today");
+    q.i64(lo).i64(hi);
+    if (q.step()) {
+      s.sends_today = static_cast<std::uint64_t>(q.col_i64(0));
+      s.active_mailboxes_today = static_cast<std::uint64_t>(q.col_i64(1));
+    }
+  }
+  {
+    auto q = use(sql_placed_between, "count placements today");
+    q.i64(lo).i64(hi);
+    while (q.step()) {
+      auto where = parse_placement(q.col_text(0));
+      auto n = static_cast<std::uint64_t>(q.col_i64(1));
+      if (where == placement::inbox)
+        s.inbox_today += n;
+      else if (where == placement::spam)
+        s.spam_today += n;
+    }
+    if (s.inbox_today + s.spam_today > 0)
+      s.inbox_rate_today = static_cast<double>(s.inbox_today)
+                           / static_cast<double>(s.inbox_today + s.spam_today);
+  }
+  {
+    // Local days of every time zone that can overlap this UTC day.
+    auto q = use(sql_plans_between, "read plans around today");
+    q.i64(today - 1).i64(today + 1);
+    std::vector<std::uint32_t> due;
+    while (q.step()) {
+      auto times = q.col_slot_times(2);
+      due.clear();
+      for (std::size_t slot = 0; slot < times.size(); ++slot) {
+        auto t = times[slot];
+        if (t < lo || t >= hi)
+          continue;
+        ++s.planned_today;
+        if (t < due_before)
+          due.push_back(static_cast<std::uint32_t>(slot));
+      }
+      if (due.empty())
+        continue;
+      auto day = q.col_i64(0);
+      auto mailbox = q.col_i64(1);
+      auto first = due.front();
+      auto last = due.back();
+      if (last - first + 1 == due.size()) {
+        // Plans keep slots in time order, so the due slots are one key range: count.
+        auto c = use(sql_count_intent_slots, "count intents of due slots");
+        c.i64(mailbox).i64(day).i64(first).i64(last);
+        auto recorded = c.step() ? static_cast<std::uint64_t>(c.col_i64(0)) : 0;
+        s.overdue += due.size() - std::min<std::uint64_t>(recorded, due.size());
+      } else {
+        auto c = use(sql_intent_slots, "read intents of due slots");
+        c.i64(mailbox).i64(day).i64(first).i64(last);
+        std::size_t recorded = 0;
+        while (c.step())
+          if (std::binary_search(due.begin(), due.end(),
+                                 static_cast<std::uint32_t>(c.col_i64(0))))
+            ++recorded;
+        s.overdue += due.size() - recorded;
+      }
+    }
+  }
+  tx.commit();
+  return s;
+}
+
+// --- meta ----------------------------------------------------------------------------
+
+void sqlite_store::put_meta(const std::string& key, const std::string& value) {
+  use(sql_put_meta, "write meta value").text(key).text(value).run();
+}
+
+std::optional<std::string> sqlite_store::get_meta(const std::string& key) {
+  auto q = use(sql_get_meta, "read meta value");
+  q.text(key);
+  if (!q.step())
+    return std::nullopt;
+  return q.col_text(0);
+}
+
+}  // namespace
+
+std::unique_ptr<store> open_sqlite(const std::string& path, bool read_only) {
+  auto s = std::make_unique<sqlite_store>(path, read_only);
+  if (read_only)
+    s->require_current_schema();
+  else
+    s->migrate();
+  return s;
+}
+
+}  // namespace warmup::storage

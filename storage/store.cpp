@@ -1,0 +1,57 @@
+// store.cpp: the backend-independent parts of the store contract: enum names, batch
+// emptiness and the schema version every backend migrates to.
+#include "storage/store.hpp"
+
+#include <array>
+
+namespace warmup::storage {
+
+namespace {
+// Stored as text in every backend (readable with the database's own shell), so these
+// names are part of the on-disk format: never rename one, only append.
+constexpr std::array<std::string_view, 4> placement_names = {"unknown", "inbox", "spam",
+                                                             "missing"};
+constexpr std::array<std::string_view, 5> intent_status_names = {
+  "pending", "sent", "failed", "bounced", "skipped"};
+
+template <class Enum, std::size_t N>
+std::optional<Enum> parse_name(const std::array<std::string_view, N>& names,
+                               std::string_view s) {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == s)
+      return static_cast<Enum>(i);
+  return std::nullopt;
+}
+}  // namespace
+
+std::string_view to_string(placement p) {
+  auto i = static_cast<std::size_t>(p);
+  return i < placement_names.size() ? placement_names[i] : std::string_view{"unknown"};
+}
+
+std::optional<placement> parse_placement(std::string_view s) {
+  return parse_name<placement>(placement_names, s);
+}
+
+std::string_view to_string(intent_status s) {
+  auto i = static_cast<std::size_t>(s);
+  return i < intent_status_names.size() ? intent_status_names[i]
+                                        : std::string_view{"pending"};
+}
+
+std::optional<intent_status> parse_intent_status(std::string_view s) {
+  return parse_name<intent_status>(intent_status_names, s);
+}
+
+bool write_batch::empty() const {
+  return intents.empty() && outcomes.empty() && registry.empty() && placements.empty()
+         && stats.empty() && ramps.empty() && plans.empty();
+}
+
+// Version 1: mailboxes, shard leases, send intents, message registry, day stats, plans,
+// meta. Every backend's migration list must end at this number (checked by its tests).
+int store::latest_schema_version() {
+  return 1;
+}
+
+}  // namespace warmup::storage

@@ -1,0 +1,225 @@
+// sqlite_backend_test.cpp: runs the store contract on SQLite (a temp file per test) and
+// checks what only SQLite has: WAL, pragmas, migration list, read-only opens, errors.
+#include "storage/migrations_sqlite.hpp"
+#include "store_contract.hpp"
+
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+namespace warmup::storage::testing {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, holding store.db and its -wal/-shm companions.
+std::string make_temp_store_path() {
+  auto pattern = (fs::temp_directory_path() / "warmup-storage-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed for " + pattern);
+  return (fs::path(pattern) / "store.db").string();
+}
+
+void remove_temp_store(const std::string& path) {
+  std::error_code ignored;
+  fs::remove_all(fs::path(path).parent_path(), ignored);
+}
+
+// Raw SQL on the file, behind the store's back.
+void exec_raw(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + path);
+  }
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string msg = err != nullptr ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK)
+    throw std::runtime_error("raw SQL failed: " + msg);
+}
+
+// The first column of the first row, as text ("" when there is none).
+std::string query_raw(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK
+      && sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr)
+    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+store_backend sqlite_backend() {
+  store_backend b;
+  b.name = "sqlite";
+  b.create_location = make_temp_store_path;
+  b.destroy_location = remove_temp_store;
+  b.open = [](const std::string& path, bool read_only) { return open_sqlite(path, read_only); };
+  b.force_schema_version = [](const std::string& path, int version) {
+    exec_raw(path, "INSERT INTO schema_version (version, purpose, applied_at) VALUES ("
+                     + std::to_string(version) + ", 'from a newer binary', 0)");
+  };
+  return b;
+}
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(sqlite, store_contract, ::testing::Values(sqlite_backend()),
+                         backend_name);
+
+namespace {
+
+// SQLite-only checks, each on its own temp file.
+class sqlite_store_test : public ::testing::Test {
+protected:
+  void SetUp() override { path = make_temp_store_path(); }
+  void TearDown() override { remove_temp_store(path); }
+  std::string path;
+};
+
+bool mentions(const std::exception& e, const std::string& text) {
+  return std::string(e.what()).find(text) != std::string::npos;
+}
+
+TEST_F(sqlite_store_test, migration_list_is_ordered_and_ends_at_the_latest_version) {
+  auto steps = sqlite_migrations();
+  ASSERT_FALSE(steps.empty());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i].version, static_cast<int>(i) + 1);
+    EXPECT_FALSE(steps[i].purpose.empty());
+    EXPECT_FALSE(steps[i].sql.empty());
+  }
+  EXPECT_EQ(steps.back().version, store::latest_schema_version());
+}
+
+TEST_F(sqlite_store_test, opens_in_wal_mode_and_records_each_migration_once) {
+  auto s = open_sqlite(path);
+  EXPECT_EQ(query_raw(path, "PRAGMA journal_mode"), "wal");
+  s->migrate();
+  s.reset();
+  s = open_sqlite(path);
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM schema_version"),
+            std::to_string(sqlite_migrations().size()));
+  EXPECT_EQ(query_raw(path, "SELECT max(version) FROM schema_version"),
+            std::to_string(store::latest_schema_version()));
+}
+
+TEST_F(sqlite_store_test, foreign_keys_are_enforced_and_errors_say_what_and_where) {
+  auto s = open_sqlite(path);
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
+  write_batch b;
+  b.epoch = 1;
+  send_intent in;
+  in.key = {424242, 20000, 0};  // no such mailbox
+  in.message_id = "<fk@warmup.test>";
+  b.intents.push_back(in);
+  try {
+    s->apply(b);
+    FAIL() << "an intent of an unknown mailbox must be refused";
+  } catch (const store_error& e) {
+    EXPECT_TRUE(mentions(e, path)) << e.what();
+    EXPECT_TRUE(mentions(e, "insert send intent")) << e.what();
+    EXPECT_TRUE(mentions(e, "FOREIGN KEY")) << e.what();
+  }
+  // The failed batch rolled back and the connection is usable.
+  EXPECT_TRUE(s->pending_intents().empty());
+  EXPECT_FALSE(s->apply(write_batch{}).stale_epoch);
+}
+
+TEST_F(sqlite_store_test, placements_store_rescued_and_placed_at) {
+  auto s = open_sqlite(path);
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
+  write_batch b;
+  registry_entry e;
+  e.message_id = "<r@warmup.test>";
+  b.registry.push_back(e);
+  b.placements.push_back({"<r@warmup.test>", placement::spam, true, 12345});
+  ASSERT_FALSE(s->apply(b).stale_epoch);
+  EXPECT_EQ(query_raw(path, "SELECT placement || ',' || rescued || ',' || placed_at "
+                            "FROM message_registry"),
+            "spam,1,12345");
+}
+
+TEST_F(sqlite_store_test, read_only_open_of_a_missing_file_names_the_path) {
+  try {
+    open_sqlite(path, true);
+    FAIL() << "a missing store must not be created read-only";
+  } catch (const store_error& e) {
+    EXPECT_TRUE(mentions(e, path)) << e.what();
+    EXPECT_TRUE(mentions(e, "read-only")) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(sqlite_store_test, read_only_open_of_a_store_without_schema_says_so) {
+  exec_raw(path, "CREATE TABLE unrelated (x)");
+  try {
+    open_sqlite(path, true);
+    FAIL() << "a store without schema must be refused read-only";
+  } catch (const schema_too_new&) {
+    FAIL() << "wrong error type";
+  } catch (const store_error& e) {
+    EXPECT_TRUE(mentions(e, "no warmup schema")) << e.what();
+    EXPECT_TRUE(mentions(e, path)) << e.what();
+  }
+  // And it did not migrate: the table is still missing.
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM sqlite_master WHERE name = 'mailboxes'"),
+            "0");
+}
+
+TEST_F(sqlite_store_test, read_only_open_works_after_the_writer_closed) {
+  {
+    auto w = open_sqlite(path);
+    w->put_meta("k", "v");
+  }
+  auto r = open_sqlite(path, true);
+  EXPECT_EQ(r->get_meta("k"), "v");
+  EXPECT_NO_THROW(r->migrate());  // a check only on a read-only store
+  try {
+    r->put_meta("k", "w");
+    FAIL() << "a read-only store must refuse writes";
+  } catch (const store_error& e) {
+    EXPECT_TRUE(mentions(e, "read-only")) << e.what();
+    EXPECT_TRUE(mentions(e, "write meta value")) << e.what();
+  }
+}
+
+TEST_F(sqlite_store_test, lost_version_rows_are_refused_not_guessed) {
+  { open_sqlite(path); }
+  // Tables exist but the bookkeeping says version 0: neither open may guess.
+  exec_raw(path, "DELETE FROM schema_version");
+  EXPECT_THROW(open_sqlite(path, true), store_error);
+  try {
+    open_sqlite(path);
+    FAIL() << "re-running migration 1 over existing tables must fail";
+  } catch (const store_error& e) {
+    EXPECT_TRUE(mentions(e, "migrate to schema version 1")) << e.what();
+  }
+}
+
+TEST_F(sqlite_store_test, opening_a_non_database_file_fails_with_the_path) {
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fputs("this is not a database, just some text that is long enough to matter\n", f);
+    std::fclose(f);
+  }
+  try {
+    open_sqlite(path);
+    FAIL() << "a text file is not a store";
+  } catch (const store_error& e) {
+    EXPECT_TRUE(mentions(e, path)) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace warmup::storage::testing
