@@ -1,0 +1,297 @@
+// cli.cpp: the `warmup` command line: parses flags with CLI11, loads the configuration and
+// runs a subcommand; maps failures to exit codes (0 ok, 1 runtime failure, 2 bad input).
+#include "app/cli.hpp"
+
+#include "app/cli_session.hpp"
+#include "app/mailbox_commands.hpp"
+#include "app/mailbox_import.hpp"
+#include "app/run.hpp"
+#include "app/status_command.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <unistd.h>
+
+namespace warmup::app {
+
+namespace {
+
+const char* const global_help_footer =
+  "Every subcommand also takes --config FILE (a TOML file; default $WARMUP_CONFIG) and\n"
+  "--data DIR (the data directory holding warmup.db; default $WARMUP_DATA_DIR, else\n"
+  "$XDG_DATA_HOME/warmup, else ~/.local/share/warmup). Keys and WARMUP_* variables:\n"
+  "config/README.md. Exit codes: 0 ok, 1 runtime failure, 2 bad input.";
+
+// --config and --data on `app`, so they work before or after any subcommand.
+void add_global_options(CLI::App* app, global_options& g) {
+  app->add_option("--config", g.config_file, "Configuration file (TOML)")->type_name("FILE");
+  app->add_option("--data", g.data_dir, "Data directory (holds warmup.db)")->type_name("DIR");
+}
+
+struct parsed_flags {
+  global_options global;
+  // run
+  std::optional<int> demo;
+  std::string time_scale;
+  std::string for_duration;
+  std::optional<std::uint64_t> seed;
+  // mailbox add
+  new_mailbox add;
+  // mailbox list
+  mailbox_list_options list;
+  std::optional<std::size_t> list_limit;
+  // mailbox show/pause/resume/remove
+  std::string ref;
+  bool json = false;
+  // mailbox import
+  std::string csv_file;
+};
+
+int run_command(const parsed_flags& f) {
+  std::vector<config::command_line_setting> settings;
+  if (!f.time_scale.empty())
+    settings.push_back({"clock.time_scale", f.time_scale, "--time-scale"});
+  auto session = load_session(f.global, settings);
+  run_options opts;
+  opts.demo = f.demo;
+  opts.seed = f.seed;
+  if (!f.for_duration.empty()) {
+    opts.for_seconds = parse_duration_seconds(f.for_duration);
+    if (!opts.for_seconds)
+      throw bad_input("--for " + f.for_duration
+                      + ": not a duration: write a number with a unit, e.g. 90s, 10m, 2h or "
+                        "1h30m");
+  }
+  return run_node(session.cfg, opts);
+}
+
+void print_notices(const cli_session& s) {
+  for (const auto& n : s.cfg.notices)
+    std::cerr << "notice: " << n << "\n";
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"warmup: an email warmup engine. Mailboxes under warmup send each other a "
+               "slowly growing number of natural emails and engage with what they receive, "
+               "so providers learn the senders are wanted.",
+               "warmup"};
+  app.set_version_flag("--version", WARMUP_VERSION);
+  app.require_subcommand(1);
+  app.footer(std::string("Examples:\n"
+                         "  warmup run --demo 200 --time-scale 1440 --for 10m\n"
+                         "  warmup mailbox add anna@example.com --timezone Europe/Berlin\n"
+                         "  warmup status\n\n")
+             + global_help_footer);
+  parsed_flags f;
+  add_global_options(&app, f.global);
+
+  // run
+  auto* run = app.add_subcommand("run", "Start a node: the warmup engine, until stopped "
+                                        "(Ctrl-C) or until --for elapses");
+  add_global_options(run, f.global);
+  run->add_option("--demo", f.demo,
+                  "Create N simulated mailboxes in the sandbox when the store is empty")
+    ->type_name("N")
+    ->check(CLI::Range(1, 1000000));
+  run->add_option("--time-scale", f.time_scale,
+                  "Clock speed: 1 = real time, 1440 = a warmup day per minute "
+                  "(sets clock.time_scale)")
+    ->type_name("K");
+  run->add_option("--for", f.for_duration,
+                  "Stop cleanly after this much wall-clock time, e.g. 90s, 10m, 2h")
+    ->type_name("DURATION");
+  run->add_option("--seed", f.seed, "Seed of the demo and the simulated network")
+    ->type_name("S");
+  run->footer(std::string("Examples:\n"
+                          "  warmup run                                   # real time, "
+                          "mailboxes from the store\n"
+                          "  warmup run --demo 200 --time-scale 1440 --for 10m\n"
+                          "      # 200 sandbox mailboxes, ten simulated days in ten minutes\n\n")
+              + global_help_footer);
+
+  // mailbox
+  auto* mailbox = app.add_subcommand("mailbox", "Add, list, inspect, pause, resume, remove "
+                                                "and import mailboxes");
+  add_global_options(mailbox, f.global);
+  mailbox->require_subcommand(1);
+  mailbox->footer(std::string("Examples:\n"
+                              "  warmup mailbox add anna@example.com --preset slow\n"
+                              "  warmup mailbox list --state paused\n"
+                              "  warmup mailbox import people.csv\n\n")
+                  + global_help_footer);
+
+  auto* add = mailbox->add_subcommand("add", "Add a mailbox to the warmup pool");
+  add_global_options(add, f.global);
+  add->add_option("email", f.add.email, "The mailbox's address")->required();
+  add->add_option("--provider", f.add.provider,
+                  "gmail, outlook, yahoo, custom or a sandbox provider (default: guessed from "
+                  "the domain)")
+    ->type_name("P");
+  add->add_option("--timezone", f.add.timezone,
+                  "IANA time zone of the mailbox's sending window (default: default_timezone)")
+    ->type_name("TZ");
+  add->add_option("--preset", f.add.preset,
+                  "Ramp: slow (2, +1, 25/day), standard (3, +2, 40), fast (5, +3, 50); "
+                  "default: the configured [ramp]")
+    ->type_name("slow|standard|fast");
+  add->add_option("--name", f.add.name, "Display name")->type_name("NAME");
+  add->add_option("--organisation", f.add.organisation,
+                  "Organisation (default: the email's domain); mail rarely goes to the "
+                  "mailbox's own organisation")
+    ->type_name("ORG");
+  add->footer(std::string("Example:\n"
+                          "  warmup mailbox add anna@example.com --timezone Europe/Berlin "
+                          "--preset slow --name \"Anna Berg\"\n\n")
+              + global_help_footer);
+
+  auto* list = mailbox->add_subcommand("list", "List mailboxes (removed ones only with "
+                                               "--state removed)");
+  add_global_options(list, f.global);
+  list->add_option("--state", f.list.state,
+                   "Only this state: active, paused, throttled, disconnected, restarting, "
+                   "removed")
+    ->type_name("S");
+  list->add_option("--provider", f.list.provider, "Only this provider")->type_name("P");
+  list->add_option("--domain", f.list.domain, "Only this email domain")->type_name("D");
+  list->add_option("--limit", f.list_limit, "At most N rows (default 100; all with --json)")
+    ->type_name("N");
+  list->add_option("--offset", f.list.offset, "Skip the first N rows")->type_name("N");
+  list->add_flag("--json", f.list.json, "Print a JSON array");
+  list->footer(std::string("Examples:\n"
+                           "  warmup mailbox list --provider gmail --limit 20\n"
+                           "  warmup mailbox list --state paused --json\n\n")
+               + global_help_footer);
+
+  auto* show = mailbox->add_subcommand("show", "Show a mailbox: settings, ramp state and the "
+                                               "last 7 days of figures");
+  add_global_options(show, f.global);
+  show->add_option("mailbox", f.ref, "Email or id")->required()->type_name("EMAIL|ID");
+  show->add_flag("--json", f.json, "Print JSON");
+  show->footer(std::string("Examples:\n"
+                           "  warmup mailbox show anna@example.com\n"
+                           "  warmup mailbox show 42 --json\n\n")
+               + global_help_footer);
+
+  struct state_command {
+    const char* name;
+    const char* help;
+    state_action action;
+  };
+  const state_command state_commands[] = {
+    {"pause", "Pause a mailbox: it neither sends nor engages until resumed",
+     state_action::pause},
+    {"resume", "Resume a paused, disconnected or removed mailbox", state_action::resume},
+    {"remove", "Remove a mailbox from warmup (its history is kept; resume restores it)",
+     state_action::remove}};
+  std::vector<std::pair<CLI::App*, state_action>> state_apps;
+  for (const auto& sc : state_commands) {
+    auto* sub = mailbox->add_subcommand(sc.name, sc.help);
+    add_global_options(sub, f.global);
+    sub->add_option("mailbox", f.ref, "Email or id")->required()->type_name("EMAIL|ID");
+    sub->footer(std::string("Example:\n  warmup mailbox ") + sc.name
+                + " anna@example.com\n\n" + global_help_footer);
+    state_apps.emplace_back(sub, sc.action);
+  }
+
+  auto* import = mailbox->add_subcommand(
+    "import", "Add many mailboxes from a CSV file with a header row");
+  add_global_options(import, f.global);
+  import->add_option("file", f.csv_file, "CSV file")->required()->type_name("FILE.csv");
+  import->footer(std::string(
+                   "The first row names the columns: email (required), provider, timezone,\n"
+                   "preset, name, organisation, in any order. Fields with commas are quoted\n"
+                   "(\"Berg, Anna\"); a quote inside is doubled (\"\"). Bad rows (bad email,\n"
+                   "unknown time zone, duplicate) are reported by line and skipped; the good\n"
+                   "rows are imported. Exit code 2 when any row was bad.\n\n"
+                   "Example:\n"
+                   "  printf 'email,timezone,name\\nanna@example.com,Europe/Berlin,\"Berg, "
+                   "Anna\"\\n' > people.csv\n"
+                   "  warmup mailbox import people.csv\n\n")
+                 + global_help_footer);
+
+  // status
+  auto* status_cmd = app.add_subcommand("status", "Today's figures: mailboxes, sends, inbox "
+                                                  "rate, planned and overdue sends");
+  add_global_options(status_cmd, f.global);
+  status_cmd->add_flag("--json", f.json, "Print JSON");
+  status_cmd->footer(std::string("Reads the store read-only, so it works next to a running "
+                                 "node. \"Today\" is the UTC day of\nthe engine clock (the "
+                                 "node's, which may run accelerated).\n\n"
+                                 "Examples:\n"
+                                 "  warmup status\n"
+                                 "  warmup status --json --data /srv/warmup\n\n")
+                     + global_help_footer);
+
+  // config
+  auto* config_cmd = app.add_subcommand("config", "Check a configuration");
+  add_global_options(config_cmd, f.global);
+  config_cmd->require_subcommand(1);
+  auto* check = config_cmd->add_subcommand(
+    "check", "Load and validate the configuration (file, WARMUP_* variables) and report");
+  add_global_options(check, f.global);
+  check->footer(std::string("Example:\n  warmup config check --config warmup.toml\n\n")
+                + global_help_footer);
+  config_cmd->footer(std::string("Example:\n  warmup config check --config warmup.toml\n\n")
+                     + global_help_footer);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e, std::cout, std::cerr);
+    return code == 0 ? exit_ok : exit_bad_input;
+  }
+
+  try {
+    if (run->parsed())
+      return run_command(f);
+    if (status_cmd->parsed()) {
+      auto s = load_session(f.global);
+      print_notices(s);
+      return status(s, f.json, std::cout);
+    }
+    if (check->parsed()) {
+      auto s = load_session(f.global);
+      print_notices(s);
+      std::cout << "configuration OK; data directory " << s.cfg.data_dir << ", transport "
+                << s.cfg.transport << ", " << s.cfg.node.shard_count << " shards\n";
+      return exit_ok;
+    }
+    auto s = load_session(f.global);
+    print_notices(s);
+    if (add->parsed())
+      return mailbox_add(s, f.add, std::cout);
+    if (list->parsed()) {
+      if (f.list_limit)
+        f.list.limit = *f.list_limit;
+      else
+        f.list.limit = f.list.json ? static_cast<std::size_t>(-1) : 100;
+      return mailbox_list(s, f.list, std::cout);
+    }
+    if (show->parsed())
+      return mailbox_show(s, f.ref, f.json, std::cout);
+    for (const auto& [sub, action] : state_apps)
+      if (sub->parsed())
+        return mailbox_change_state(s, f.ref, action, std::cout);
+    if (import->parsed())
+      return mailbox_import(s, f.csv_file, ::isatty(STDERR_FILENO) == 1, std::cout, std::cerr);
+    std::cerr << "error: no subcommand; see warmup --help\n";
+    return exit_bad_input;
+  } catch (const config::config_error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return exit_bad_input;
+  } catch (const bad_input& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return exit_bad_input;
+  } catch (const storage::store_error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return exit_failure;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return exit_failure;
+  }
+}
+
+}  // namespace warmup::app

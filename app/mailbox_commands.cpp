@@ -1,0 +1,373 @@
+// mailbox_commands.cpp: adding, listing, showing and pausing/resuming/removing mailboxes in
+// the store; a running node sees the changes through the same SQLite file (WAL).
+#include "app/mailbox_commands.hpp"
+
+#include "warmup/calendar.hpp"
+#include "warmup/ramp.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+namespace warmup::app {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string percent(double rate) {
+  std::ostringstream os;
+  os << std::round(rate * 1000) / 10 << "%";
+  return os.str();
+}
+
+std::string clock_text(int minute) {
+  std::ostringstream os;
+  os << std::setw(2) << std::setfill('0') << minute / 60 << ":" << std::setw(2)
+     << std::setfill('0') << minute % 60;
+  return os.str();
+}
+
+std::string number_text(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// The preset name a record should carry: the preset itself or "custom" once changed.
+std::string preset_label(const std::string& preset, const ramp_params& ramp) {
+  auto p = ramp_preset(preset);
+  return p && *p == ramp ? preset : "custom";
+}
+
+std::string ramp_text(const std::string& preset, const ramp_params& r) {
+  std::string out = preset + ": " + std::to_string(r.start) + "/day, +" + number_text(r.step)
+                    + " a day, up to " + std::to_string(r.ceiling) + " (variance "
+                    + percent(r.variance) + ", ";
+  out += r.weekdays_only ? std::string("weekdays only)")
+                         : "weekends x" + number_text(r.weekend_factor) + ")";
+  return out;
+}
+
+json ramp_json(const ramp_params& r) {
+  return {{"start", r.start},
+          {"step", r.step},
+          {"ceiling", r.ceiling},
+          {"variance", r.variance},
+          {"weekdays_only", r.weekdays_only},
+          {"weekend_factor", r.weekend_factor}};
+}
+
+json mailbox_json(const storage::mailbox_record& r, std::uint32_t shard_count) {
+  const auto& m = r.settings;
+  return {{"id", m.id},
+          {"email", m.email},
+          {"display_name", m.display_name},
+          {"provider", m.provider},
+          {"organisation", m.organisation},
+          {"timezone", m.timezone},
+          {"transport", std::string(to_string(m.transport))},
+          {"state", std::string(to_string(m.state))},
+          {"shard", shard_of(m.email, shard_count)},
+          {"ramp_preset", r.ramp_preset},
+          {"ramp", ramp_json(m.ramp)},
+          {"window",
+           {{"start", clock_text(m.window.start_minute)},
+            {"end", clock_text(m.window.end_minute)},
+            {"min_gap_minutes", m.window.min_gap_minutes}}},
+          {"engagement",
+           {{"read_rate", m.engagement.read_rate},
+            {"important_rate", m.engagement.important_rate},
+            {"star_rate", m.engagement.star_rate},
+            {"reply_rate", m.engagement.reply_rate},
+            {"rescue_rate", m.engagement.rescue_rate},
+            {"max_thread_turns", m.engagement.max_thread_turns}}},
+          {"ramp_state",
+           {{"ramp_day", r.ramp.ramp_day},
+            {"throttle_percent", r.ramp.throttle_percent},
+            {"band", std::string(to_string(r.ramp.band))},
+            {"cooldown_until", r.ramp.cooldown_until ? format_day(r.ramp.cooldown_until) : ""},
+            {"paused_by_health", r.ramp.paused_by_health}}},
+          {"created_day", format_day(m.created_day)},
+          {"created_at", r.created_at},
+          {"updated_at", r.updated_at}};
+}
+
+json stats_json(const day_stats& d) {
+  return {{"day", format_day(d.day)}, {"planned", d.planned},   {"sent", d.sent},
+          {"inbox", d.inbox},         {"spam", d.spam},         {"missing", d.missing},
+          {"bounces", d.bounces},     {"replies", d.replies},   {"received", d.received},
+          {"rescued", d.rescued},     {"skipped", d.skipped}};
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::string guess_provider(std::string_view domain, const config::engine_config& cfg) {
+  for (const auto& p : cfg.sandbox.providers)
+    if (domain == p || ends_with(domain, "." + p))
+      return p;
+  if (domain == "gmail.com" || domain == "googlemail.com")
+    return "gmail";
+  if (domain == "outlook.com" || domain == "hotmail.com" || domain == "live.com"
+      || domain == "msn.com" || ends_with(domain, ".onmicrosoft.com"))
+    return "outlook";
+  if (domain.substr(0, 6) == "yahoo." || domain == "ymail.com")
+    return "yahoo";
+  return "custom";
+}
+
+std::variant<storage::mailbox_record, std::string> make_mailbox_record(
+  const config::engine_config& cfg, const new_mailbox& in, time_ms now) {
+  storage::mailbox_record r;
+  auto& m = r.settings;
+  m.email = lower_ascii(in.email);
+  m.timezone = in.timezone.empty() ? cfg.default_timezone : in.timezone;
+  m.display_name = in.name;
+  m.transport = parse_transport_kind(cfg.transport).value_or(transport_kind::sandbox);
+  if (!in.preset.empty()) {
+    auto p = ramp_preset(lower_ascii(in.preset));
+    if (!p)
+      return "preset \"" + in.preset + "\": unknown ramp preset: use slow, standard or fast";
+    m.ramp = *p;
+    r.ramp_preset = lower_ascii(in.preset);
+  } else {
+    m.ramp = cfg.ramp;
+    r.ramp_preset = preset_label(cfg.ramp_preset, cfg.ramp);
+  }
+  m.window = cfg.window;
+  m.engagement = cfg.engagement;
+  m.state = mailbox_state::active;
+  if (auto err = config::validate_mailbox(m))
+    return *err;
+  std::string domain(email_domain(m.email));
+  m.provider = in.provider.empty() ? guess_provider(domain, cfg) : lower_ascii(in.provider);
+  m.organisation = in.organisation.empty() ? domain : in.organisation;
+  if (auto err = config::validate_mailbox(m))
+    return *err;
+  m.created_day = local_day(now, m.timezone);
+  r.created_at = now;
+  r.updated_at = now;
+  return r;
+}
+
+storage::mailbox_record resolve_mailbox(storage::store& st, const std::string& ref,
+                                        const std::string& store_path) {
+  std::optional<storage::mailbox_record> r;
+  if (all_digits(ref)) {
+    unsigned long long id = 0;
+    try {
+      id = std::stoull(ref);
+    } catch (const std::exception&) {
+      id = no_mailbox;
+    }
+    if (id < no_mailbox)
+      r = st.get_mailbox(static_cast<mailbox_id>(id));
+  } else {
+    r = st.find_mailbox(lower_ascii(ref));
+  }
+  if (!r)
+    throw bad_input("no mailbox " + ref + " in " + store_path
+                    + ": give an email or an id from `warmup mailbox list`");
+  return *r;
+}
+
+int mailbox_add(const cli_session& s, const new_mailbox& in, std::ostream& out) {
+  auto st = s.open_store();
+  auto now = engine_now(st.get());
+  auto made = make_mailbox_record(s.cfg, in, now);
+  if (auto* err = std::get_if<std::string>(&made))
+    throw bad_input(*err);
+  auto& rec = std::get<storage::mailbox_record>(made);
+  if (auto existing = st->find_mailbox(rec.settings.email)) {
+    if (existing->settings.state == mailbox_state::removed)
+      throw bad_input("mailbox " + rec.settings.email + " (id "
+                      + std::to_string(existing->settings.id)
+                      + ") was removed; `warmup mailbox resume " + rec.settings.email
+                      + "` restores it with its history");
+    throw bad_input("mailbox " + rec.settings.email + " exists already (id "
+                    + std::to_string(existing->settings.id) + "); see `warmup mailbox show "
+                    + rec.settings.email + "`");
+  }
+  mailbox_id id = 0;
+  try {
+    id = st->add_mailbox(rec);
+  } catch (const storage::duplicate_mailbox&) {
+    throw bad_input("mailbox " + rec.settings.email + " exists already; see `warmup mailbox show "
+                    + rec.settings.email + "`");
+  }
+  const auto& m = rec.settings;
+  out << "added mailbox " << id << ": " << m.email << " (provider " << m.provider
+      << ", timezone " << m.timezone << ", ramp " << ramp_text(rec.ramp_preset, m.ramp)
+      << ")\n";
+  return exit_ok;
+}
+
+int mailbox_list(const cli_session& s, const mailbox_list_options& o, std::ostream& out) {
+  storage::mailbox_filter f;
+  if (!o.state.empty()) {
+    auto state = parse_mailbox_state(lower_ascii(o.state));
+    if (!state)
+      throw bad_input("--state " + o.state
+                      + ": unknown state: use active, paused, throttled, disconnected, "
+                        "restarting or removed");
+    f.state = state;
+  }
+  if (!o.provider.empty())
+    f.provider = lower_ascii(o.provider);
+  if (!o.domain.empty())
+    f.domain = lower_ascii(o.domain);
+  f.limit = o.limit;
+  f.offset = o.offset;
+  auto st = s.open_store();
+  auto rows = st->list_mailboxes(f);
+  if (o.json) {
+    json arr = json::array();
+    for (const auto& r : rows)
+      arr.push_back(mailbox_json(r, s.cfg.node.shard_count));
+    out << arr.dump(2) << "\n";
+    return exit_ok;
+  }
+  auto total = st->count_mailboxes([&] {
+    auto all = f;
+    all.limit = static_cast<std::size_t>(-1);
+    all.offset = 0;
+    return all;
+  }());
+  std::size_t email_width = 5;
+  for (const auto& r : rows)
+    email_width = std::max(email_width, r.settings.email.size());
+  out << std::left << std::setw(8) << "ID" << std::setw(static_cast<int>(email_width) + 2)
+      << "EMAIL" << std::setw(13) << "STATE" << std::setw(13) << "PROVIDER" << std::setw(22)
+      << "TIMEZONE" << std::setw(10) << "PRESET" << "RAMP DAY\n";
+  for (const auto& r : rows) {
+    const auto& m = r.settings;
+    out << std::left << std::setw(8) << m.id << std::setw(static_cast<int>(email_width) + 2)
+        << m.email << std::setw(13) << to_string(m.state) << std::setw(13) << m.provider
+        << std::setw(22) << m.timezone << std::setw(10) << r.ramp_preset << r.ramp.ramp_day
+        << "\n";
+  }
+  out << rows.size() << " of " << total << " mailbox" << (total == 1 ? "" : "es");
+  if (rows.size() < total)
+    out << " (use --offset and --limit to page)";
+  out << "\n";
+  return exit_ok;
+}
+
+int mailbox_show(const cli_session& s, const std::string& ref, bool as_json, std::ostream& out) {
+  auto st = s.open_store();
+  auto r = resolve_mailbox(*st, ref, s.store_path());
+  const auto& m = r.settings;
+  auto today = local_day(engine_now(st.get()), m.timezone);
+  auto rows = st->stats(m.id, today - 6, today);
+  std::vector<day_stats> days;
+  for (day_number d = today - 6; d <= today; ++d) {
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const day_stats& x) { return x.day == d; });
+    day_stats ds = it == rows.end() ? day_stats{} : *it;
+    ds.day = d;
+    days.push_back(ds);
+  }
+  if (as_json) {
+    auto j = mailbox_json(r, s.cfg.node.shard_count);
+    j["last_7_days"] = json::array();
+    for (const auto& d : days)
+      j["last_7_days"].push_back(stats_json(d));
+    out << j.dump(2) << "\n";
+    return exit_ok;
+  }
+  const auto& e = m.engagement;
+  out << "Mailbox " << m.id << ": " << m.email << "\n"
+      << "  State:        " << to_string(m.state)
+      << (r.ramp.paused_by_health ? " (paused by the health bands)" : "") << "\n"
+      << "  Name:         " << (m.display_name.empty() ? "-" : m.display_name) << "\n"
+      << "  Provider:     " << m.provider << "\n"
+      << "  Organisation: " << m.organisation << "\n"
+      << "  Time zone:    " << m.timezone << "\n"
+      << "  Transport:    " << to_string(m.transport) << "\n"
+      << "  Shard:        " << shard_of(m.email, s.cfg.node.shard_count) << " of "
+      << s.cfg.node.shard_count << "\n"
+      << "  Ramp:         " << ramp_text(r.ramp_preset, m.ramp) << "\n"
+      << "  Window:       " << clock_text(m.window.start_minute) << "-"
+      << clock_text(m.window.end_minute) << " local, at least " << m.window.min_gap_minutes
+      << " min between sends\n"
+      << "  Engagement:   read " << percent(e.read_rate) << ", important "
+      << percent(e.important_rate) << ", star " << percent(e.star_rate) << ", reply "
+      << percent(e.reply_rate) << ", rescue " << percent(e.rescue_rate) << ", threads up to "
+      << e.max_thread_turns << " turns\n"
+      << "  Ramp state:   day " << r.ramp.ramp_day << ", throttle " << r.ramp.throttle_percent
+      << "%, health " << to_string(r.ramp.band);
+  if (r.ramp.cooldown_until > today)
+    out << ", cooling down until " << format_day(r.ramp.cooldown_until);
+  out << "\n  Added:        " << format_day(m.created_day) << "\n\n";
+  out << "Last 7 days (" << m.timezone << "):\n";
+  out << "  " << std::left << std::setw(12) << "DAY" << std::right;
+  for (const char* h : {"PLANNED", "SENT", "INBOX", "SPAM", "MISSING", "BOUNCES", "REPLIES",
+                        "RECEIVED", "RESCUED", "SKIPPED"})
+    out << std::setw(9) << h;
+  out << "\n";
+  for (const auto& d : days) {
+    out << "  " << std::left << std::setw(12) << format_day(d.day) << std::right;
+    for (auto v : {d.planned, d.sent, d.inbox, d.spam, d.missing, d.bounces, d.replies,
+                   d.received, d.rescued, d.skipped})
+      out << std::setw(9) << v;
+    out << "\n";
+  }
+  return exit_ok;
+}
+
+int mailbox_change_state(const cli_session& s, const std::string& ref, state_action a,
+                         std::ostream& out) {
+  auto st = s.open_store();
+  auto r = resolve_mailbox(*st, ref, s.store_path());
+  const auto& m = r.settings;
+  const auto label = m.email + " (id " + std::to_string(m.id) + ")";
+  switch (a) {
+    case state_action::pause:
+      if (m.state == mailbox_state::removed)
+        throw bad_input("mailbox " + label + " is removed; `warmup mailbox resume " + m.email
+                        + "` restores it first");
+      if (m.state == mailbox_state::paused) {
+        out << "mailbox " << label << " is paused already\n";
+        return exit_ok;
+      }
+      st->set_mailbox_state(m.id, mailbox_state::paused);
+      out << "paused mailbox " << label << ": it sends and engages no more until resumed\n";
+      return exit_ok;
+    case state_action::resume:
+      if (m.state == mailbox_state::active || m.state == mailbox_state::throttled) {
+        out << "mailbox " << label << " is " << to_string(m.state) << " already"
+            << (m.state == mailbox_state::throttled
+                  ? " (throttled by its spam placement; the ramp recovers after the cool-down)"
+                  : "")
+            << "\n";
+        return exit_ok;
+      }
+      st->set_mailbox_state(m.id, mailbox_state::active);
+      out << "resumed mailbox " << label << " (was " << to_string(m.state) << ")\n";
+      return exit_ok;
+    case state_action::remove:
+      if (m.state == mailbox_state::removed) {
+        out << "mailbox " << label << " is removed already\n";
+        return exit_ok;
+      }
+      st->remove_mailbox(m.id);
+      out << "removed mailbox " << label
+          << "; its history is kept and `warmup mailbox resume " << m.email
+          << "` restores it\n";
+      return exit_ok;
+  }
+  return exit_ok;
+}
+
+}  // namespace warmup::app

@@ -1,0 +1,56 @@
+// mailbox_commands.hpp: `warmup mailbox add|list|show|pause|resume|remove`, and the
+// record building that `mailbox import` shares with `mailbox add`.
+#pragma once
+
+#include "app/cli_session.hpp"
+
+#include <cstddef>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace warmup::app {
+
+// One mailbox as the user describes it (flags of `mailbox add` or a CSV row); empty
+// fields take the configuration's defaults.
+struct new_mailbox {
+  std::string email;
+  std::string provider;       // empty: guessed from the domain
+  std::string timezone;       // empty: default_timezone
+  std::string preset;         // empty: the configuration's ramp
+  std::string name;           // display name
+  std::string organisation;   // empty: the email's domain
+};
+
+// The record to store, or the reason the input is not acceptable (names the field).
+std::variant<storage::mailbox_record, std::string> make_mailbox_record(
+  const config::engine_config& cfg, const new_mailbox& in, time_ms now);
+
+// "gmail" for gmail.com, "outlook" for outlook.com/hotmail.com/live.com, "yahoo" for
+// yahoo.*, the sandbox provider itself for a sandbox domain, else "custom".
+std::string guess_provider(std::string_view domain, const config::engine_config& cfg);
+
+struct mailbox_list_options {
+  std::string state;          // empty: every state but removed
+  std::string provider;
+  std::string domain;
+  std::size_t limit = 100;
+  std::size_t offset = 0;
+  bool json = false;
+};
+
+enum class state_action { pause, resume, remove };
+
+int mailbox_add(const cli_session& s, const new_mailbox& in, std::ostream& out);
+int mailbox_list(const cli_session& s, const mailbox_list_options& o, std::ostream& out);
+int mailbox_show(const cli_session& s, const std::string& ref, bool json, std::ostream& out);
+int mailbox_change_state(const cli_session& s, const std::string& ref, state_action a,
+                         std::ostream& out);
+
+// Finds a mailbox by id (all digits) or email; throws bad_input naming `ref` if absent.
+storage::mailbox_record resolve_mailbox(storage::store& st, const std::string& ref,
+                                        const std::string& store_path);
+
+}  // namespace warmup::app
