@@ -5,8 +5,11 @@
 #include <date/date.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -257,6 +260,31 @@ TEST(CalendarTest, NextInWindowAcrossDst) {
   // Auckland: a late-night UTC instant is mid-morning there, inside the window.
   EXPECT_EQ(warmup::next_in_window(utc(2026, 1, 14, 22, 0), office, "Pacific/Auckland"),
             utc(2026, 1, 14, 22, 0));
+}
+
+TEST(CalendarTest, ZoneCacheIsSafeAcrossThreads) {
+  // Shard actors plan on several scheduler threads at once: concurrent lookups of many
+  // zones (first uses included) must agree with a single-threaded reference.
+  const std::array<const char*, 6> tzs = {"Europe/Paris", "America/Chicago", "Asia/Tokyo",
+                                          "Australia/Sydney", "Africa/Cairo", "America/Sao_Paulo"};
+  std::vector<std::vector<time_ms>> results(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < results.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round)
+        for (std::size_t z = 0; z < tzs.size(); ++z)
+          results[t].push_back(
+            warmup::local_to_utc(day_of(2026, 6, 1) + round, at(8, 0), tzs[(z + t) % tzs.size()]));
+    });
+  for (auto& th : threads)
+    th.join();
+  for (std::size_t t = 0; t < results.size(); ++t) {
+    std::size_t k = 0;
+    for (int round = 0; round < 50; ++round)
+      for (std::size_t z = 0; z < tzs.size(); ++z)
+        ASSERT_EQ(results[t][k++], warmup::local_to_utc(day_of(2026, 6, 1) + round, at(8, 0),
+                                                        tzs[(z + t) % tzs.size()]));
+  }
 }
 
 }  // namespace
