@@ -313,7 +313,7 @@ void notify_recipient(self_ptr self, const mail_message& msg, mailbox_id to, day
 void transmit(self_ptr self, slot_key key, mail_message msg, mailbox_id to, mailbox_id cc,
               bool is_reply) {
   auto& st = self->state;
-  outgoing_mail out{st.settings->id, to, msg};
+  outgoing_mail out{st.settings->id, to, cc, msg};
   st.ctx->tracker->begin();
   self->request(st.ctx->transport, caf::infinite, atom::send::value, std::move(out))
     .then(

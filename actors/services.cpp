@@ -69,6 +69,10 @@ sandbox_transport(transport_actor::stateful_pointer<sandbox_transport_state> sel
       m.thread = out.message.thread;
       m.turn = std::max(0, out.message.turn - 1);
       auto d = st.net->deliver(m, st.ctx->clock.now());
+      if (out.cc != no_mailbox && d.status == sandbox::delivery_status::accepted) {
+        m.to = out.cc;
+        st.net->deliver(m, st.ctx->clock.now());
+      }
       send_result r;
       switch (d.status) {
         case sandbox::delivery_status::accepted:

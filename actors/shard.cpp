@@ -132,7 +132,10 @@ void finish_stop_if_done(self_ptr self) {
 void spawn_child(self_ptr self, std::uint32_t i, mailbox_seed seed) {
   auto& st = self->state;
   auto& c = st.children[i];
-  c.handle = self->spawn(mailbox, st.ctx, caf::actor_cast<shard_actor>(self), i, std::move(seed));
+  // Linked: a shard that goes takes its mailboxes with it (no orphan holds a handle that
+  // would hang shutdown); monitored: a crashed mailbox is restarted by the down handler.
+  c.handle = self->spawn<caf::linked>(mailbox, st.ctx, caf::actor_cast<shard_actor>(self), i,
+                                      std::move(seed));
   c.restarting = false;
   self->monitor(c.handle);
   st.by_addr[c.handle.address()] = i;
@@ -167,6 +170,12 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
     set_due(self, i, first_wake);  // the first wake plans the day
   }
   publish_next_due(self);
+  // A crashing child's exit is not ours to share (the down handler restarts it); a
+  // shutdown or kill from outside stops the shard and, through the links, its children.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    if (msg.reason == caf::exit_reason::user_shutdown || msg.reason == caf::exit_reason::kill)
+      self->quit(msg.reason);
+  });
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& s = self->state;
     auto it = s.by_addr.find(msg.source);

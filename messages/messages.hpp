@@ -71,6 +71,7 @@ struct send_result {
 struct outgoing_mail {
   mailbox_id from = no_mailbox;
   mailbox_id to = no_mailbox;
+  mailbox_id cc = no_mailbox;    // a second recipient (Cc), or no_mailbox
   mail_message message;
 };
 

@@ -1,0 +1,267 @@
+// shard_protocol_test.cpp: the shard/mailbox/store/transport protocols on CAF's
+// deterministic test coordinator: a day of sends, receipts and replies; a restart that
+// never resends; a stale lease epoch; a crashed mailbox restarted with backoff.
+#define CAF_TEST_NO_MAIN
+#include <caf/test/unit_test_impl.hpp>
+
+#include <caf/test/dsl.hpp>
+
+#include "actors/engine_context.hpp"
+#include "actors/mailbox.hpp"
+#include "actors/services.hpp"
+#include "actors/shard.hpp"
+#include "messages/messages.hpp"
+#include "storage/store.hpp"
+#include "warmup/calendar.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+using namespace warmup;
+
+namespace {
+
+struct test_config : caf::actor_system_config {
+  test_config() {
+    add_message_types<caf::id_block::warmup>();
+  }
+};
+
+// 2026-01-05 is a Monday.
+constexpr day_number monday = 20458;
+constexpr time_ms at(day_number d, int hour, int minute = 0) {
+  return static_cast<time_ms>(d) * ms_per_day + hour * ms_per_hour + minute * ms_per_minute;
+}
+
+class ShardProtocol : public ::testing::Test, public test_coordinator_fixture<test_config> {
+protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path()
+           / ("warmup-actors-" + std::to_string(::getpid()) + "-"
+              + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = std::shared_ptr<storage::store>(storage::open_sqlite((dir_ / "w.db").string()));
+    const char* providers[] = {"gmail.sim", "outlook.sim", "yahoo.sim"};
+    for (int i = 0; i < 9; ++i) {
+      storage::mailbox_record r;
+      r.settings.email = "user" + std::to_string(i) + "@org" + std::to_string(i) + ".test";
+      r.settings.provider = providers[i % 3];
+      r.settings.organisation = "org" + std::to_string(i) + ".test";
+      r.settings.timezone = "UTC";
+      r.settings.ramp = ramp_params{4, 1.0, 40, 0.0, false, 1.0};
+      r.settings.engagement.reply_rate = 0.5;
+      store_->add_mailbox(r);
+    }
+  }
+
+  void TearDown() override {
+    stop_all();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Builds a node's actors by hand (non-detached gateway: the coordinator runs it).
+  void start(time_ms now, std::uint32_t shard_count = 2) {
+    ctx_ = std::make_unique<engine_context>();
+    ctx_->cfg.node.shard_count = shard_count;
+    // No Cc copies: every accepted delivery is then exactly one recorded send.
+    ctx_->cfg.peers.cc_rate = 0.0;
+    ctx_->clock = engine_clock::manual(now);
+    auto records = store_->list_mailboxes({});
+    ctx_->mailboxes.assign(records.size() + 1, mailbox_settings{});
+    net_ = std::make_shared<sandbox::network>();
+    for (auto& r : records) {
+      ctx_->mailboxes[r.settings.id] = r.settings;
+      net_->add_mailbox(r.settings.id, r.settings.provider);
+    }
+    std::vector<std::vector<mailbox_seed>> seeds(shard_count);
+    for (auto& r : records) {
+      const auto* s = &ctx_->mailboxes[r.settings.id];
+      auto day = local_day(now, s->timezone);
+      mailbox_seed seed{s, r.ramp, r.settings.state, day, {}};
+      for (auto& row : store_->intents(r.settings.id, day, day))
+        seed.used_slots.push_back(row.intent.key.slot);
+      seeds[shard_of(s->email, shard_count)].push_back(std::move(seed));
+    }
+    ctx_->store = sys.spawn(store_gateway, store_);
+    ctx_->transport = sys.spawn(sandbox_transport, ctx_.get(), net_);
+    ctx_->directory = sys.spawn(directory, ctx_.get());
+    ctx_->shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shard_count);
+    ctx_->shards.resize(shard_count);
+    epochs_.assign(shard_count, 0);
+    for (shard_id s = 0; s < shard_count; ++s) {
+      epochs_[s] = *store_->acquire_lease(s, "test-node", now, ms_per_day * 365);
+      ctx_->shards[s] = sys.spawn(shard, ctx_.get(), s, epochs_[s], std::move(seeds[s]));
+    }
+    run();
+  }
+
+  void tick(time_ms now) {
+    ctx_->clock.set(now);
+    for (auto& s : ctx_->shards)
+      self->send(s, atom::tick::value, now);
+    run();
+  }
+
+  // Ticks every `step` from `from` to `to` (inclusive).
+  void run_between(time_ms from, time_ms to, time_ms step = 5 * ms_per_minute) {
+    for (auto t = from; t <= to; t += step)
+      tick(t);
+  }
+
+  void stop_all() {
+    if (!ctx_)
+      return;
+    for (auto& s : ctx_->shards)
+      self->send_exit(s, caf::exit_reason::user_shutdown);
+    self->send_exit(ctx_->store, caf::exit_reason::user_shutdown);
+    self->send_exit(ctx_->transport, caf::exit_reason::user_shutdown);
+    self->send_exit(ctx_->directory, caf::exit_reason::user_shutdown);
+    run();
+    ctx_->shards.clear();
+    ctx_->store = nullptr;
+    ctx_->transport = nullptr;
+    ctx_->directory = nullptr;
+    ctx_.reset();
+  }
+
+  shard_view view(shard_id s) {
+    shard_view v;
+    self->send(ctx_->shards[s], atom::status::value);
+    consume_messages();  // messages only: pending backoff timers stay pending
+    self->receive([&](const shard_view& x) { v = x; });
+    return v;
+  }
+
+  struct day_totals {
+    std::size_t intents = 0, sent = 0, skipped = 0, pending = 0, replies = 0, planned = 0;
+  };
+  day_totals totals(day_number d) {
+    day_totals t;
+    for (auto& r : store_->list_mailboxes({})) {
+      if (auto p = store_->plan(r.settings.id, d))
+        t.planned += p->slot_times.size();
+      for (auto& row : store_->intents(r.settings.id, d, d)) {
+        ++t.intents;
+        if (row.intent.key.slot >= reply_slot_base)
+          ++t.replies;
+        if (!row.outcome)
+          ++t.pending;
+        else if (row.outcome->status == storage::intent_status::sent)
+          ++t.sent;
+        else if (row.outcome->status == storage::intent_status::skipped)
+          ++t.skipped;
+      }
+    }
+    return t;
+  }
+
+  std::filesystem::path dir_;
+  std::shared_ptr<storage::store> store_;
+  std::shared_ptr<sandbox::network> net_;
+  std::unique_ptr<engine_context> ctx_;
+  std::vector<epoch_t> epochs_;
+};
+
+TEST_F(ShardProtocol, PlansSendsReceivesAndRepliesThroughTheShards) {
+  start(at(monday, 6));
+  run_between(at(monday, 6), at(monday, 23, 55));
+  auto t = totals(monday);
+  // 9 mailboxes at 4 a day, openers = 4 - round(4 * 0.5 * 0.5) = 3 each.
+  EXPECT_EQ(t.planned, 27u);
+  EXPECT_EQ(t.pending, 0u) << "every intent has an outcome";
+  EXPECT_GE(t.sent, 27u) << "every planned opener was sent (replies come on top)";
+  EXPECT_EQ(ctx_->counters.duplicates_refused.load(), 0u);
+  // The sandbox accepted exactly what the store says was sent.
+  std::uint64_t accepted = 0;
+  for (auto& p : net_->totals().providers)
+    accepted += p.accepted;
+  EXPECT_EQ(accepted, t.sent);
+  // Recipients processed their mail and reported placements to the senders.
+  run_between(at(monday + 1, 0), at(monday + 1, 20), 10 * ms_per_minute);
+  EXPECT_GT(ctx_->counters.receipts.load(), 20u);
+  EXPECT_EQ(ctx_->counters.receipts.load(),
+            ctx_->counters.inbox.load() + ctx_->counters.spam.load()
+              + ctx_->counters.missing.load());
+  EXPECT_EQ(ctx_->counters.missing.load(), 0u);
+  EXPECT_GT(ctx_->counters.replies.load(), 0u) << "reply rate 0.5 over ~27 messages";
+  auto stats = store_->stats(1, monday, monday);
+  ASSERT_EQ(stats.size(), 1u);
+  // Every message mailbox 1 sent on Monday has a placement (Cc copies add more).
+  EXPECT_GE(stats[0].inbox + stats[0].spam + stats[0].missing, stats[0].sent);
+}
+
+TEST_F(ShardProtocol, ARestartedNodeNeverResendsASlotOfTheSameDay) {
+  start(at(monday, 6));
+  run_between(at(monday, 6), at(monday, 13));
+  auto before = totals(monday);
+  ASSERT_GT(before.sent, 0u);
+  ASSERT_LT(before.sent, before.planned) << "the day is half done";
+  stop_all();
+  // New actors, new epochs, a fresh simulated network, same store: continue the day.
+  start(at(monday, 13, 5));
+  run_between(at(monday, 13, 5), at(monday, 23, 55));
+  auto after = totals(monday);
+  std::uint64_t accepted_after = 0;
+  for (auto& p : net_->totals().providers)
+    accepted_after += p.accepted;
+  EXPECT_GT(epochs_[0], 1u) << "the restart took the leases with a new epoch";
+  EXPECT_EQ(after.pending, 0u);
+  EXPECT_GE(after.sent, before.sent);
+  // The second run delivered only what it recorded as new sends.
+  EXPECT_EQ(before.sent + accepted_after, after.sent);
+  EXPECT_EQ(ctx_->counters.duplicates_refused.load(), 0u)
+    << "seeded with the used slots, the mailboxes never even asked for a used key";
+}
+
+TEST_F(ShardProtocol, AStaleEpochStopsTheShardAndWritesNothing) {
+  start(at(monday, 6));
+  tick(at(monday, 6));
+  // Another owner takes shard 0's lease (its epoch moves on).
+  ASSERT_TRUE(store_->acquire_lease(0, "other-node", at(monday + 400, 0), ms_per_day));
+  auto intents_before = totals(monday).intents;
+  run_between(at(monday, 8), at(monday, 20));
+  auto v = view(0);
+  EXPECT_TRUE(v.stopped);
+  auto v1 = view(1);
+  EXPECT_FALSE(v1.stopped);
+  // Shard 0's mailboxes wrote nothing after losing the lease.
+  std::size_t shard0_intents = 0;
+  for (auto& r : store_->list_mailboxes({}))
+    if (shard_of(r.settings.email, 2) == 0)
+      shard0_intents += store_->intents(r.settings.id, monday, monday).size();
+  EXPECT_EQ(shard0_intents, 0u);
+  EXPECT_GT(totals(monday).intents, intents_before) << "shard 1 kept working";
+}
+
+TEST_F(ShardProtocol, ACrashedMailboxIsRestartedWithBackoff) {
+  start(at(monday, 6));
+  tick(at(monday, 6));
+  // Crash one mailbox actor of shard 0.
+  auto* shard0 = static_cast<shard_actor::stateful_pointer<shard_state>>(
+    caf::actor_cast<caf::abstract_actor*>(ctx_->shards[0]));
+  auto& st = shard0->state;
+  ASSERT_FALSE(st.children.empty());
+  auto victim = st.children[0].handle;
+  self->send_exit(victim, caf::make_error(caf::sec::runtime_error, "simulated crash"));
+  consume_messages();
+  auto v = view(0);
+  EXPECT_EQ(v.restarts, 1u);
+  EXPECT_EQ(v.by_state[static_cast<std::size_t>(mailbox_state::restarting)], 1u);
+  // The backoff timer fires, the shard reloads used slots and respawns.
+  trigger_timeouts();
+  run();
+  v = view(0);
+  EXPECT_EQ(v.by_state[static_cast<std::size_t>(mailbox_state::restarting)], 0u);
+  EXPECT_NE(st.children[0].handle, victim);
+  EXPECT_TRUE(st.children[0].handle);
+  // And it works: the day completes with every slot sent once.
+  run_between(at(monday, 7), at(monday, 23, 55));
+  auto t = totals(monday);
+  EXPECT_EQ(t.pending, 0u);
+  EXPECT_GE(t.sent, 27u);
+}
+
+}  // namespace
