@@ -340,22 +340,17 @@ TEST(PlannerTest, SendTimesFollowTwoPeaks) {
             per_hour[6] + per_hour[7] + per_hour[8] + per_hour[9] + per_hour[10]);
 }
 
-TEST(PlannerTest, PlanningIsFast) {
-  // ~100k plans must take well under a second on the build machine; this checks 20k
-  // with a wide margin so that a loaded CI or a sanitizer build does not flake.
+TEST(PlannerTest, ReusingOverloadPlansExactlyLikeTheReturningOne) {
+  // Speed is measured by bench/plan_bench (figures, not assertions); here only the
+  // allocation-free overload's equivalence is checked.
   const mailbox_settings berlin = mailbox(1);
   const mailbox_settings new_york = mailbox(2, "America/New_York");
   day_plan p;
-  std::size_t slots = 0;
-  const auto begin = std::chrono::steady_clock::now();
-  for (int i = 0; i < 20000; ++i) {
+  for (int i = 0; i < 200; ++i) {
     mailbox_settings const& m = (i % 2 == 0) ? berlin : new_york;
     warmup::plan_day(m, at_ramp_day(i % 25), monday + i % 7, p);
-    slots += p.slots.size();
+    EXPECT_EQ(p, warmup::plan_day(m, at_ramp_day(i % 25), monday + i % 7));
   }
-  const auto elapsed = std::chrono::steady_clock::now() - begin;
-  EXPECT_GT(slots, 20000u);
-  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count(), 2000);
 }
 
 }  // namespace
