@@ -49,12 +49,10 @@ std::string preset_label(const std::string& preset, const ramp_params& ramp) {
 }
 
 std::string ramp_text(const std::string& preset, const ramp_params& r) {
-  std::string out = preset + ": " + std::to_string(r.start) + "/day, +" + number_text(r.step)
-                    + " a day, up to " + std::to_string(r.ceiling) + " (variance "
-                    + percent(r.variance) + ", ";
-  out += r.weekdays_only ? std::string("weekdays only)")
-                         : "weekends x" + number_text(r.weekend_factor) + ")";
-  return out;
+  return preset + ": " + std::to_string(r.start) + "/day, +" + number_text(r.step)
+         + "/day up to " + std::to_string(r.ceiling) + ", variance " + percent(r.variance)
+         + (r.weekdays_only ? std::string(", weekdays only")
+                            : ", weekends x" + number_text(r.weekend_factor));
 }
 
 json ramp_json(const ramp_params& r) {
@@ -208,9 +206,9 @@ int mailbox_add(const cli_session& s, const new_mailbox& in, std::ostream& out) 
                     + rec.settings.email + "`");
   }
   const auto& m = rec.settings;
-  out << "added mailbox " << id << ": " << m.email << " (provider " << m.provider
+  out << "added mailbox " << id << ": " << m.email << "; provider " << m.provider
       << ", timezone " << m.timezone << ", ramp " << ramp_text(rec.ramp_preset, m.ramp)
-      << ")\n";
+      << "\n";
   return exit_ok;
 }
 
