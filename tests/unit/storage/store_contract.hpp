@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 namespace warmup::storage::testing {
@@ -43,5 +44,7 @@ protected:
 };
 
 std::string backend_name(const ::testing::TestParamInfo<store_backend>& info);
+// Test names print the backend's name, not its bytes.
+void PrintTo(const store_backend& backend, std::ostream* os);
 
 }  // namespace warmup::storage::testing
