@@ -1,23 +1,33 @@
 // peers.cpp: the pool directory and its weighted peer draw, O(log N) per draw.
 //
-// Layout. Members are kept in slots (stable while a member exists) and, for drawing, in
-// an order sorted by (provider, organisation, id): every provider is then one contiguous
-// range of positions and every organisation one range per provider it spans. A Fenwick
-// tree over positions holds each member's own weight w(r) = healthy factor x capacity
-// factor in fixed point (integers, so sums are exact and a member of weight 0 can never
-// be hit). The factors that depend on the SENDER are constant over whole ranges: other
-// provider (x other_domain x other_provider), same provider but other organisation
-// (x other_domain), own organisation (excluded, or the only range of an internal draw).
-// A draw picks a range group by its mass (range sums from the tree), then a position by
-// a prefix search. The pair factor pair_decay^k is per (sender, recipient) and is applied
-// by rejection: accept the proposal with probability pair_decay^k. Because senders have
-// few recent partners among many members, acceptance is almost always immediate; after
-// a bounded number of rejections an exact scan of the candidate ranges takes over, so
-// the result follows the exact distribution either way.
+// Layout. Members live in slots (stable while a member exists) and, for drawing, in an
+// order sorted by (provider, organisation, id): every provider is one contiguous range
+// and every organisation one range per provider it spans. That order is cut into
+// blocks of at most 32 members that never straddle an organisation, and a Fenwick tree
+// over the blocks holds the sum of the members' own weights w(r) = healthy factor x
+// capacity factor, in fixed point (integers: sums are exact, a member of weight 0 is
+// never hit). The factors that depend on the SENDER are constant over whole block
+// ranges: other provider (x other_domain x other_provider), same provider but other
+// organisation (x other_domain), own organisation (excluded, or the only range of an
+// internal draw). A draw picks a range by its mass (block prefix sums), a block by a
+// prefix search, then a member by a short scan inside the block. The tree has one leaf
+// per block, not per member, so it stays in cache for large pools; that, more than the
+// O(log N), is what makes a draw cheap.
 //
-// Pair history: for each pair, the messages of each day of the window are stored once,
-// in the list of the member with the smaller mailbox id (one 4-byte entry per message),
-// in a ring of per-day lists; start_day clears the lists of days that left the window.
+// The pair factor pair_decay^k is per (sender, recipient) and is applied by rejection:
+// accept the proposal with probability pair_decay^k. A sender has few recent partners
+// among many members, so acceptance is almost always immediate; after a bounded number
+// of rejections an exact scan of the candidate ranges takes over, so the result follows
+// the exact distribution either way.
+//
+// Pair history: each message of the window is stored once, as a 4-byte id in the
+// chronological list of the member with the smaller mailbox id, with per-day counts so
+// that start_day drops the days leaving the window from the front of the list. A
+// 2048-bit filter per member (one bit per partner-id hash, set on both sides of every
+// message) answers "no message in the window" without reading any list, which is the
+// answer for nearly every proposal; being the sender's own, it is fetched into cache
+// once at the start of a draw. Filters only ever err towards "maybe", so they are
+// rebuilt lazily, when the days that left the window outweigh the live history.
 #include "warmup/peers.hpp"
 
 #include <algorithm>
@@ -36,21 +46,22 @@ namespace {
 // capacity factor and lets 10^9 members of weight 1.8 sum without overflow.
 constexpr double weight_scale = 16777216.0;
 constexpr int max_rejections = 32;
+constexpr std::uint32_t max_block_members = 32;
 constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
 constexpr day_number no_day = std::numeric_limits<day_number>::min();
 
-struct position_range {
+struct block_range {
   std::uint32_t begin = 0;
   std::uint32_t end = 0;
 };
 
-// A range of sorted positions drawn with one sender-dependent factor.
+// A range of blocks drawn with one sender-dependent factor.
 struct weighted_part {
   std::uint32_t begin = 0;
   std::uint32_t end = 0;
   double factor = 1.0;
-  std::uint64_t base = 0;  // prefix sum of weights before `begin`
-  std::uint64_t sum = 0;   // weights inside the range
+  std::uint64_t base = 0;  // weight of all blocks before `begin`
+  std::uint64_t sum = 0;   // weight inside the range
 };
 
 // The interned index of `name` in `names`, adding it when new.
@@ -91,8 +102,9 @@ public:
       sum += tree_[i];
     return sum;
   }
-  // The leaf index i with prefix(i) <= target < prefix(i + 1) (target < total).
-  std::size_t find(std::uint64_t target) const {
+  // The leaf i with prefix(i) <= target < prefix(i + 1) (target < total); `target`
+  // becomes the offset inside leaf i.
+  std::size_t find(std::uint64_t& target) const {
     std::size_t at = 0;
     for (auto step = top_bit_; step > 0; step /= 2) {
       if (at + step <= n_ && tree_[at + step] <= target) {
@@ -112,9 +124,10 @@ private:
 }  // namespace
 
 struct peer_directory::impl {
+  // What the directory keeps per member, by slot. While the draw structure is built,
+  // the day's inbound count lives in the member's entry (where draws touch it anyway).
   struct member {
     mailbox_id id = no_mailbox;
-    std::string email;
     std::uint32_t provider = 0;
     std::uint32_t organisation = 0;
     int daily_limit = 0;
@@ -123,6 +136,21 @@ struct peer_directory::impl {
     bool healthy_steady = false;
     bool active = true;
     bool live = false;
+  };
+  // A member at its sorted position: all a draw reads of a sender or a candidate, in
+  // one cache line's worth (40 bytes).
+  struct entry {
+    std::uint64_t weight = 0;
+    mailbox_id id = no_mailbox;
+    std::uint32_t slot = no_slot;
+    std::uint32_t block = 0;
+    std::uint32_t org_begin = 0;   // the organisation's blocks within this provider
+    std::uint32_t org_end = 0;
+    std::int32_t inbound = 0;
+    std::int32_t cap = 0;          // 0 while inactive: never drawn
+    std::uint16_t provider = 0;
+    bool healthy = false;
+    bool split_org = false;        // the organisation spans several providers
   };
 
   explicit impl(peer_rules r) : rules(r) {
@@ -136,11 +164,303 @@ struct peer_directory::impl {
     }
   }
 
-  // pair_decay^k by repeated multiplication (bit-identical everywhere, unlike pow).
+  peer_rules rules;
+
+  std::vector<member> members;
+  std::vector<std::string> emails;  // by slot (kept apart: never read by a draw)
+  std::vector<std::uint32_t> free_slots;
+  // Mailbox ids are dense in practice (store-assigned): a flat table serves them, a map
+  // the rest.
+  std::vector<std::uint32_t> dense_slot;
+  std::unordered_map<mailbox_id, std::uint32_t> sparse_slot;
+  std::size_t live_count = 0;
+
+  std::vector<std::string> provider_names, organisation_names;
+  std::unordered_map<std::string, std::uint32_t> provider_index, organisation_index;
+
+  // The draw structure, valid while !dirty.
+  bool dirty = true;
+  std::vector<entry> entries;               // by sorted position
+  std::vector<std::uint32_t> position_of;   // slot -> sorted position
+  std::vector<std::uint32_t> block_begin;   // block -> first position; size blocks + 1
+  fenwick_tree tree;                        // block weights
+  std::uint64_t total = 0;                  // all weights
+  std::vector<std::uint64_t> provider_total;   // by provider index
+  std::vector<std::uint64_t> org_total;        // by an organisation segment's first block
+  std::vector<block_range> provider_blocks;                   // by provider index
+  std::vector<std::vector<block_range>> organisation_blocks;  // by organisation index
+
+  // Pair history, by owner slot: partner ids in recording order, counts per ring day.
+  int window = 7;
+  day_number current_day = 0;
+  std::vector<day_number> ring_day;
+  std::vector<std::vector<mailbox_id>> partners;
+  std::vector<std::uint32_t> day_counts;            // slot * window + ring
+  static constexpr std::size_t filter_words = 32;   // 2048 bits per member
+  std::vector<std::uint64_t> partner_filter;        // slot * filter_words + word
+  std::size_t live_history = 0;   // entries in all lists
+  std::size_t stale_history = 0;  // entries dropped since the filters were rebuilt
+
+  static constexpr int decay_table_size = 16;
+  std::vector<double> decay_pow;  // pair_decay^k for small k
+
+  std::vector<weighted_part> parts;                                // scratch
+  std::vector<std::pair<double, std::uint32_t>> exact_candidates;  // scratch (mass, pos)
+
+  // --- slots ---------------------------------------------------------------------------
+
+  std::size_t ring_of(day_number day) const {
+    auto m = day % window;
+    return static_cast<std::size_t>(m < 0 ? m + window : m);
+  }
+
+  std::uint32_t slot(mailbox_id id) const {
+    if (id < dense_slot.size())
+      return dense_slot[id];
+    auto it = sparse_slot.find(id);
+    return it == sparse_slot.end() ? no_slot : it->second;
+  }
+
+  void bind_slot(mailbox_id id, std::uint32_t s) {
+    // The flat table grows only while it stays proportional to the pool.
+    if (id >= dense_slot.size() && id < 4 * (members.size() + 1024)) {
+      dense_slot.resize(static_cast<std::size_t>(id) + 1, no_slot);
+      for (auto it = sparse_slot.begin(); it != sparse_slot.end();) {
+        if (it->first < dense_slot.size()) {
+          dense_slot[it->first] = it->second;
+          it = sparse_slot.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    if (id < dense_slot.size())
+      dense_slot[id] = s;
+    else if (s == no_slot)
+      sparse_slot.erase(id);
+    else
+      sparse_slot[id] = s;
+  }
+
+  int cap_of(int daily_limit) const {
+    auto cap = std::floor(rules.inbound_cap_factor * std::max(0, daily_limit));
+    return cap <= 0 ? 0 : static_cast<int>(std::min(cap, 1e9));
+  }
+
+  int inbound_of(std::uint32_t s) const {
+    return dirty ? members[s].inbound : entries[position_of[s]].inbound;
+  }
+
+  // The recipient's own weight: healthy factor x capacity factor; 0 = never drawn.
+  std::uint64_t weight_of(const entry& e) const {
+    if (e.cap <= 0 || e.inbound >= e.cap)
+      return 0;
+    double capacity = static_cast<double>(e.cap - e.inbound) / e.cap;
+    double w = std::max(rules.min_capacity_weight, capacity)
+               * (e.healthy ? rules.healthy_weight : 1.0);
+    if (!(w > 0.0))
+      return 0;
+    return static_cast<std::uint64_t>(std::llround(w * weight_scale));
+  }
+
+  void set_weight(entry& e, std::uint64_t w) {
+    if (w != e.weight) {
+      const auto delta = w - e.weight;  // modulo 2^64, like the tree
+      tree.add(e.block, delta);
+      total += delta;
+      provider_total[e.provider] += delta;
+      org_total[e.org_begin] += delta;
+      e.weight = w;
+    }
+  }
+
+  // Copies a member's settings into its entry and updates its weight.
+  void refresh(std::uint32_t s) {
+    if (dirty)
+      return;
+    auto& e = entries[position_of[s]];
+    const auto& m = members[s];
+    e.cap = m.live && m.active ? m.cap : 0;
+    e.healthy = m.healthy_steady;
+    set_weight(e, weight_of(e));
+  }
+
+  // --- the sorted structure ------------------------------------------------------------
+
+  // Leaves the built state (before members move between ranges): the inbound counts go
+  // back to the members.
+  void unbuild() {
+    if (dirty)
+      return;
+    for (const auto& e : entries)
+      members[e.slot].inbound = e.inbound;
+    dirty = true;
+  }
+
+  void rebuild() {
+    std::vector<std::uint32_t> order;
+    order.reserve(live_count);
+    for (std::uint32_t s = 0; s < members.size(); ++s)
+      if (members[s].live)
+        order.push_back(s);
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const auto& x = members[a];
+      const auto& y = members[b];
+      if (x.provider != y.provider)
+        return x.provider < y.provider;
+      if (x.organisation != y.organisation)
+        return x.organisation < y.organisation;
+      return x.id < y.id;
+    });
+    entries.assign(order.size(), entry{});
+    position_of.assign(members.size(), no_slot);
+    block_begin.clear();
+    provider_blocks.assign(provider_names.size(), block_range{});
+    organisation_blocks.assign(organisation_names.size(), {});
+    for (std::uint32_t pos = 0; pos < order.size(); ++pos) {
+      const auto s = order[pos];
+      const auto& m = members[s];
+      const bool new_segment = pos == 0
+                               || members[order[pos - 1]].provider != m.provider
+                               || members[order[pos - 1]].organisation != m.organisation;
+      if (new_segment || pos - block_begin.back() == max_block_members)
+        block_begin.push_back(pos);
+      const auto block = static_cast<std::uint32_t>(block_begin.size() - 1);
+      position_of[s] = pos;
+      auto& e = entries[pos];
+      e.id = m.id;
+      e.slot = s;
+      e.block = block;
+      e.inbound = m.inbound;
+      e.cap = m.active ? m.cap : 0;
+      e.provider = static_cast<std::uint16_t>(m.provider);
+      e.healthy = m.healthy_steady;
+      auto& pr = provider_blocks[m.provider];
+      if (pr.begin == pr.end)
+        pr.begin = block;
+      pr.end = block + 1;
+      // One range per (provider, organisation) run, even where two runs touch.
+      auto& orgs = organisation_blocks[m.organisation];
+      if (new_segment)
+        orgs.push_back({block, block + 1});
+      else
+        orgs.back().end = block + 1;
+    }
+    block_begin.push_back(static_cast<std::uint32_t>(order.size()));
+    for (auto& e : entries) {
+      const auto& m = members[e.slot];
+      const auto& orgs = organisation_blocks[m.organisation];
+      e.split_org = orgs.size() > 1;
+      for (const auto& range : orgs)
+        if (range.begin <= e.block && e.block < range.end) {
+          e.org_begin = range.begin;
+          e.org_end = range.end;
+        }
+    }
+    reweigh_all();
+    dirty = false;
+  }
+
+  // Recomputes every weight and every sum from the entries.
+  void reweigh_all() {
+    std::vector<std::uint64_t> block_weight(block_begin.size() - 1, 0);
+    provider_total.assign(provider_names.size(), 0);
+    org_total.assign(block_weight.size(), 0);
+    total = 0;
+    for (auto& e : entries) {
+      e.weight = weight_of(e);
+      block_weight[e.block] += e.weight;
+      provider_total[e.provider] += e.weight;
+      org_total[e.org_begin] += e.weight;
+      total += e.weight;
+    }
+    tree.assign(block_weight);
+  }
+
+  void ensure_built() {
+    if (dirty)
+      rebuild();
+  }
+
+  // --- pair history --------------------------------------------------------------------
+
+  // Two bits per partner (two 11-bit slices of a 64-bit mix): with ~400 partners in a
+  // week, a 2048-bit filter says "maybe" for ~10% of strangers instead of ~18% with one.
+  static std::uint64_t filter_hash(mailbox_id other) {
+    return (other + 1) * 0x9E3779B97F4A7C15ull;
+  }
+  bool maybe_partner(std::uint32_t s, mailbox_id other) const {
+    const auto h = filter_hash(other);
+    const auto* f = &partner_filter[s * filter_words];
+    const auto b1 = h >> 53;
+    const auto b2 = (h >> 42) & 2047;
+    return ((f[b1 / 64] >> (b1 % 64)) & (f[b2 / 64] >> (b2 % 64)) & 1u) != 0;
+  }
+  void mark_partner(std::uint32_t s, mailbox_id other) {
+    const auto h = filter_hash(other);
+    auto* f = &partner_filter[s * filter_words];
+    const auto b1 = h >> 53;
+    const auto b2 = (h >> 42) & 2047;
+    f[b1 / 64] |= std::uint64_t{1} << (b1 % 64);
+    f[b2 / 64] |= std::uint64_t{1} << (b2 % 64);
+  }
+  void prefetch_filter(std::uint32_t s) const {
+    for (std::size_t w = 0; w < filter_words; w += 8)
+      __builtin_prefetch(&partner_filter[s * filter_words + w]);
+  }
+  // Every filter from the lists (both sides of each stored message).
+  void rebuild_filters() {
+    std::fill(partner_filter.begin(), partner_filter.end(), 0);
+    for (std::uint32_t s = 0; s < members.size(); ++s) {
+      if (!members[s].live)
+        continue;
+      for (auto other : partners[s]) {
+        mark_partner(s, other);
+        if (auto o = slot(other); o != no_slot)
+          mark_partner(o, members[s].id);
+      }
+    }
+    stale_history = 0;
+  }
+
+  // Messages of the pair (slots a, b) in the window, either way.
+  int pair_count_slots(std::uint32_t a, std::uint32_t b, mailbox_id id_a,
+                       mailbox_id id_b) const {
+    if (!maybe_partner(a, id_b))
+      return 0;
+    const auto owner = id_a < id_b ? a : b;
+    const auto other = id_a < id_b ? id_b : id_a;
+    int count = 0;
+    for (auto id : partners[owner])
+      count += id == other;
+    return count;
+  }
+
+  void record_pair(std::uint32_t a, std::uint32_t b, mailbox_id id_a, mailbox_id id_b) {
+    if (rules.pair_window_days <= 0 || a == b)
+      return;
+    const auto owner = id_a < id_b ? a : b;
+    const auto other = id_a < id_b ? id_b : id_a;
+    partners[owner].push_back(other);
+    ++live_history;
+    ++day_counts[owner * static_cast<std::size_t>(window) + ring_of(current_day)];
+    mark_partner(a, id_b);
+    mark_partner(b, id_a);
+  }
+
+  // Drops a member's list (its partners' filters keep their bits: a harmless "maybe").
+  void forget_history(std::uint32_t s) {
+    live_history -= partners[s].size();
+    partners[s].clear();
+    std::fill_n(day_counts.begin() + static_cast<std::ptrdiff_t>(s) * window, window, 0u);
+    std::fill_n(partner_filter.begin() + static_cast<std::ptrdiff_t>(s * filter_words),
+                filter_words, 0);
+  }
+
   double decay(int k) const {
     if (k < decay_table_size)
       return decay_pow[static_cast<std::size_t>(k)];
-    double p = decay_pow.back();
+    double p = decay_pow.back();  // repeated products: bit-identical everywhere
     for (int i = decay_table_size - 1; i < k; ++i)
       p *= rules.pair_decay;
     return p;
@@ -151,153 +471,10 @@ struct peer_directory::impl {
     return rules.pair_max > 0 && k >= rules.pair_max;
   }
 
-  peer_rules rules;
-
-  // Members by slot.
-  std::vector<member> members;
-  std::vector<std::uint32_t> free_slots;
-  std::unordered_map<mailbox_id, std::uint32_t> slot_of;
-  std::size_t live_count = 0;
-
-  std::vector<std::string> provider_names, organisation_names;
-  std::unordered_map<std::string, std::uint32_t> provider_index, organisation_index;
-
-  // The draw structure, valid while !dirty.
-  bool dirty = true;
-  std::vector<std::uint32_t> slot_at;       // sorted position -> slot
-  std::vector<std::uint32_t> position_of;   // slot -> sorted position
-  std::vector<std::uint64_t> leaf;          // sorted position -> weight in the tree
-  fenwick_tree tree;
-  std::vector<position_range> provider_range;                   // by provider index
-  std::vector<std::vector<position_range>> organisation_ranges;  // by organisation index
-
-  // Pair history ring: history[slot * window + ring] lists the larger mailbox ids of the
-  // pairs (this member, other) with one entry per message on that ring day.
-  int window = 7;
-  day_number current_day = 0;
-  std::vector<day_number> ring_day;
-  std::vector<std::vector<mailbox_id>> history;
-  static constexpr int decay_table_size = 16;
-  std::vector<double> decay_pow;  // pair_decay^k for small k
-
-  std::vector<weighted_part> parts;                                   // scratch
-  std::vector<std::pair<double, std::uint32_t>> exact_candidates;     // scratch
-
-  std::size_t ring_of(day_number day) const {
-    auto m = day % window;
-    return static_cast<std::size_t>(m < 0 ? m + window : m);
-  }
-
-  const member* find(mailbox_id id) const {
-    auto it = slot_of.find(id);
-    return it == slot_of.end() ? nullptr : &members[it->second];
-  }
-  std::uint32_t slot(mailbox_id id) const {
-    auto it = slot_of.find(id);
-    return it == slot_of.end() ? no_slot : it->second;
-  }
-
-  int cap_of(int daily_limit) const {
-    auto cap = std::floor(rules.inbound_cap_factor * std::max(0, daily_limit));
-    return cap <= 0 ? 0 : static_cast<int>(std::min(cap, 1e9));
-  }
-
-  // The recipient's own weight: healthy factor x capacity factor; 0 = never drawn.
-  std::uint64_t weight_of(const member& m) const {
-    if (!m.live || !m.active || m.cap <= 0 || m.inbound >= m.cap)
-      return 0;
-    double capacity = static_cast<double>(m.cap - m.inbound) / m.cap;
-    double w = std::max(rules.min_capacity_weight, capacity)
-               * (m.healthy_steady ? rules.healthy_weight : 1.0);
-    if (!(w > 0.0))
-      return 0;
-    return static_cast<std::uint64_t>(std::llround(w * weight_scale));
-  }
-
-  // Brings the tree up to date with a member's weight (after inbound/limit/state moved).
-  void refresh_weight(std::uint32_t s) {
-    if (dirty)
-      return;
-    auto pos = position_of[s];
-    auto w = weight_of(members[s]);
-    if (w != leaf[pos]) {
-      tree.add(pos, w - leaf[pos]);
-      leaf[pos] = w;
-    }
-  }
-
-  void rebuild() {
-    slot_at.clear();
-    for (std::uint32_t s = 0; s < members.size(); ++s)
-      if (members[s].live)
-        slot_at.push_back(s);
-    std::sort(slot_at.begin(), slot_at.end(), [&](std::uint32_t a, std::uint32_t b) {
-      const auto& x = members[a];
-      const auto& y = members[b];
-      if (x.provider != y.provider)
-        return x.provider < y.provider;
-      if (x.organisation != y.organisation)
-        return x.organisation < y.organisation;
-      return x.id < y.id;
-    });
-    position_of.assign(members.size(), no_slot);
-    leaf.assign(slot_at.size(), 0);
-    provider_range.assign(provider_names.size(), position_range{});
-    organisation_ranges.assign(organisation_names.size(), {});
-    for (std::uint32_t pos = 0; pos < slot_at.size(); ++pos) {
-      const auto& m = members[slot_at[pos]];
-      position_of[slot_at[pos]] = pos;
-      leaf[pos] = weight_of(m);
-      auto& pr = provider_range[m.provider];
-      if (pr.begin == pr.end)
-        pr.begin = pos;
-      pr.end = pos + 1;
-      auto& orgs = organisation_ranges[m.organisation];
-      if (orgs.empty() || orgs.back().end != pos)
-        orgs.push_back({pos, pos + 1});
-      else
-        orgs.back().end = pos + 1;
-    }
-    tree.assign(leaf);
-    dirty = false;
-  }
-
-  void ensure_built() {
-    if (dirty)
-      rebuild();
-  }
-
-  // --- pair history --------------------------------------------------------------------
-
-  int pair_count_slots(std::uint32_t a, std::uint32_t b) const {
-    auto owner = members[a].id < members[b].id ? a : b;
-    auto other = members[a].id < members[b].id ? members[b].id : members[a].id;
-    int count = 0;
-    const auto* lists = &history[static_cast<std::size_t>(owner) * window];
-    for (int d = 0; d < window; ++d)
-      for (auto id : lists[d])
-        count += id == other;
-    return count;
-  }
-
-  void record_pair(std::uint32_t a, std::uint32_t b) {
-    if (rules.pair_window_days <= 0 || a == b)
-      return;
-    auto owner = members[a].id < members[b].id ? a : b;
-    auto other = members[a].id < members[b].id ? members[b].id : members[a].id;
-    history[static_cast<std::size_t>(owner) * window + ring_of(current_day)].push_back(other);
-  }
-
-  void record_inbound(std::uint32_t to) {
-    ++members[to].inbound;
-    refresh_weight(to);
-  }
-
   // --- the draw ------------------------------------------------------------------------
 
   // Appends `range` minus the (sorted, disjoint) `holes` as parts with `factor`.
-  void add_parts(position_range range, const std::vector<position_range>& holes,
-                 double factor) {
+  void add_parts(block_range range, const std::vector<block_range>& holes, double factor) {
     auto at = range.begin;
     for (const auto& h : holes) {
       if (h.end <= at || h.begin >= range.end)
@@ -310,30 +487,75 @@ struct peer_directory::impl {
       parts.push_back({at, range.end, factor, 0, 0});
   }
 
-  void add_parts_around(position_range range, std::uint32_t hole, double factor) {
-    add_parts(range, {{hole, hole + 1}}, factor);
-  }
-
-  // Fills the sums of the parts; returns their total mass (factor x weight).
+  // Fills the sums of the parts from the tree; returns their total mass.
   double measure_parts() {
     double mass = 0.0;
+    std::uint32_t last_end = 0;
+    std::uint64_t last_prefix = 0;
     for (auto& p : parts) {
-      p.base = tree.prefix(p.begin);
-      p.sum = tree.prefix(p.end) - p.base;
+      // Adjacent parts share a boundary: reuse its prefix instead of asking again.
+      p.base = p.begin == last_end ? last_prefix : tree.prefix(p.begin);
+      last_prefix = tree.prefix(p.end);
+      last_end = p.end;
+      p.sum = last_prefix - p.base;
       mass += p.factor * static_cast<double>(p.sum);
     }
     return mass;
   }
 
-  bool accept_pair(std::uint32_t sender, std::uint32_t candidate, rng& r) const {
-    auto k = pair_count_slots(sender, candidate);
+  // The sum of the weights before the provider's first block.
+  std::uint64_t before_provider(std::uint16_t provider) const {
+    if (provider_total.size() > 16)
+      return tree.prefix(provider_blocks[provider].begin);
+    std::uint64_t sum = 0;
+    for (std::uint16_t p = 0; p < provider; ++p)
+      sum += provider_total[p];
+    return sum;
+  }
+
+  // The parts of a sender's external draw: other providers and the rest of its own
+  // provider. In the usual case (an organisation on one provider) the sums come from
+  // the running totals and a single prefix query.
+  double external_parts(const entry& sender) {
+    const double other_domain = rules.other_domain_weight;
+    const double other_provider = rules.other_domain_weight * rules.other_provider_weight;
+    const auto& own_provider = provider_blocks[sender.provider];
+    const auto blocks = static_cast<std::uint32_t>(block_begin.size() - 1);
+    if (sender.split_org) {
+      parts.clear();
+      const auto& own_org = organisation_blocks[members[sender.slot].organisation];
+      add_parts({0, own_provider.begin}, own_org, other_provider);
+      add_parts(own_provider, own_org, other_domain);
+      add_parts({own_provider.end, blocks}, own_org, other_provider);
+      return measure_parts();
+    }
+    const auto provider_base = before_provider(sender.provider);
+    const auto provider_end = provider_base + provider_total[sender.provider];
+    const auto org_base = tree.prefix(sender.org_begin);
+    const auto org_end = org_base + org_total[sender.org_begin];
+    parts.resize(4);
+    parts[0] = {0, own_provider.begin, other_provider, 0, provider_base};
+    parts[1] = {own_provider.begin, sender.org_begin, other_domain, provider_base,
+                org_base - provider_base};
+    parts[2] = {sender.org_end, own_provider.end, other_domain, org_end,
+                provider_end - org_end};
+    parts[3] = {own_provider.end, blocks, other_provider, provider_end,
+                total - provider_end};
+    double mass = 0.0;
+    for (const auto& p : parts)
+      mass += p.factor * static_cast<double>(p.sum);
+    return mass;
+  }
+
+  bool accept_pair(const entry& sender, const entry& candidate, rng& r) const {
+    auto k = pair_count_slots(sender.slot, candidate.slot, sender.id, candidate.id);
     if (pair_exhausted(k))
       return false;
     return k == 0 || r.uniform() < decay(k);
   }
 
   // One draw from the parts (already measured, total `mass` > 0), with the pair rules.
-  std::optional<std::uint32_t> draw_from_parts(std::uint32_t sender, double mass, rng& r) {
+  std::optional<std::uint32_t> draw_from_parts(const entry& sender, double mass, rng& r) {
     for (int attempt = 0; attempt < max_rejections; ++attempt) {
       double u = r.uniform() * mass;
       const weighted_part* chosen = nullptr;
@@ -346,36 +568,38 @@ struct peer_directory::impl {
           break;
         u -= m;
       }
-      auto offset = static_cast<std::uint64_t>(
-        r.uniform_int(0, static_cast<std::int64_t>(chosen->sum - 1)));
-      auto pos = static_cast<std::uint32_t>(tree.find(chosen->base + offset));
-      auto candidate = slot_at[pos];
-      if (accept_pair(sender, candidate, r))
-        return candidate;
+      auto target = chosen->base + static_cast<std::uint64_t>(r.uniform_int(
+                                     0, static_cast<std::int64_t>(chosen->sum - 1)));
+      const auto block = tree.find(target);
+      auto pos = block_begin[block];
+      while (target >= entries[pos].weight)
+        target -= entries[pos++].weight;
+      if (accept_pair(sender, entries[pos], r))
+        return pos;
     }
     return draw_exact(sender, r);
   }
 
   // The exact distribution by a scan of the parts: used only after many rejections,
   // i.e. when the sender's recent partners hold most of the weight (small pools).
-  std::optional<std::uint32_t> draw_exact(std::uint32_t sender, rng& r) {
+  std::optional<std::uint32_t> draw_exact(const entry& sender, rng& r) {
     exact_candidates.clear();
     double mass = 0.0;
     for (const auto& p : parts) {
       if (p.sum == 0)
         continue;
-      for (auto pos = p.begin; pos < p.end; ++pos) {
-        if (leaf[pos] == 0)
+      for (auto pos = block_begin[p.begin]; pos < block_begin[p.end]; ++pos) {
+        const auto& e = entries[pos];
+        if (e.weight == 0)
           continue;
-        auto candidate = slot_at[pos];
-        auto k = pair_count_slots(sender, candidate);
+        auto k = pair_count_slots(sender.slot, e.slot, sender.id, e.id);
         if (pair_exhausted(k))
           continue;
-        double m = p.factor * static_cast<double>(leaf[pos]) * decay(k);
+        double m = p.factor * static_cast<double>(e.weight) * decay(k);
         if (!(m > 0.0))
           continue;
         mass += m;
-        exact_candidates.emplace_back(mass, candidate);
+        exact_candidates.emplace_back(mass, pos);
       }
     }
     if (exact_candidates.empty())
@@ -388,42 +612,36 @@ struct peer_directory::impl {
     return it->second;
   }
 
-  void external_parts(std::uint32_t sender) {
-    parts.clear();
-    const auto& m = members[sender];
-    const auto& own_provider = provider_range[m.provider];
-    const auto& own_org = organisation_ranges[m.organisation];
-    const double other_domain = rules.other_domain_weight;
-    const double other_provider = rules.other_domain_weight * rules.other_provider_weight;
-    const auto n = static_cast<std::uint32_t>(slot_at.size());
-    add_parts({0, own_provider.begin}, own_org, other_provider);
-    add_parts(own_provider, own_org, other_domain);
-    add_parts({own_provider.end, n}, own_org, other_provider);
-  }
-
-  std::optional<std::uint32_t> draw(std::uint32_t sender, rng& r) {
+  // A sorted position drawn for the sender at position `at` by the rules.
+  std::optional<std::uint32_t> draw(std::uint32_t at, rng& r) {
+    auto& sender = entries[at];
     if (r.chance(rules.internal_share)) {
+      // Its own organisation, the sender's weight taken out of the tree meanwhile.
+      const auto own_weight = sender.weight;
+      set_weight(sender, 0);
       parts.clear();
-      const auto me = position_of[sender];
-      for (const auto& range : organisation_ranges[members[sender].organisation])
-        add_parts_around(range, me, 1.0);
+      for (const auto& range : organisation_blocks[members[sender.slot].organisation])
+        parts.push_back({range.begin, range.end, 1.0, 0, 0});
+      std::optional<std::uint32_t> to;
       if (double mass = measure_parts(); mass > 0.0)
-        if (auto to = draw_from_parts(sender, mass, r))
-          return to;
+        to = draw_from_parts(sender, mass, r);
+      set_weight(sender, own_weight);
+      if (to)
+        return to;
       // Nobody in the organisation can take it: the send goes out of it as usual.
     }
-    external_parts(sender);
-    double mass = measure_parts();
+    double mass = external_parts(sender);
     if (!(mass > 0.0))
       return std::nullopt;
     return draw_from_parts(sender, mass, r);
   }
 
-  // Temporarily takes a member out of the draw (the `to` of a Cc draw).
-  void suppress(std::uint32_t s) {
-    auto pos = position_of[s];
-    tree.add(pos, 0 - leaf[pos]);
-    leaf[pos] = 0;
+  // Counts one message to the member at position `to` from slot `from` (inbound, pair).
+  void deliver(std::uint32_t from, mailbox_id from_id, std::uint32_t to) {
+    auto& e = entries[to];
+    ++e.inbound;
+    set_weight(e, weight_of(e));
+    record_pair(from, e.slot, from_id, e.id);
   }
 };
 
@@ -445,23 +663,25 @@ void peer_directory::upsert(const peer_member& m) {
                              m.organisation.empty() ? email_domain(m.email) : m.organisation);
   auto s = d.slot(m.id);
   if (s == no_slot) {
+    d.unbuild();
     if (!d.free_slots.empty()) {
       s = d.free_slots.back();
       d.free_slots.pop_back();
     } else {
       s = static_cast<std::uint32_t>(d.members.size());
       d.members.emplace_back();
-      d.history.resize(d.members.size() * static_cast<std::size_t>(d.window));
+      d.emails.emplace_back();
+      d.partners.emplace_back();
+      d.day_counts.resize(d.members.size() * static_cast<std::size_t>(d.window), 0);
+      d.partner_filter.resize(d.members.size() * impl::filter_words, 0);
     }
-    d.slot_of.emplace(m.id, s);
+    d.bind_slot(m.id, s);
     ++d.live_count;
-    d.dirty = true;
   }
   auto& x = d.members[s];
   if (x.live && (x.provider != provider || x.organisation != organisation))
-    d.dirty = true;
+    d.unbuild();
   x.id = m.id;
-  x.email = m.email;
   x.provider = provider;
   x.organisation = organisation;
   x.daily_limit = m.daily_limit;
@@ -469,7 +689,8 @@ void peer_directory::upsert(const peer_member& m) {
   x.healthy_steady = m.healthy_steady;
   x.active = m.active;
   x.live = true;
-  d.refresh_weight(s);
+  d.emails[s] = m.email;
+  d.refresh(s);
 }
 
 void peer_directory::remove(mailbox_id id) {
@@ -477,20 +698,20 @@ void peer_directory::remove(mailbox_id id) {
   auto s = d.slot(id);
   if (s == no_slot)
     return;
+  d.unbuild();
   d.members[s] = impl::member{};
-  for (int r = 0; r < d.window; ++r)
-    d.history[static_cast<std::size_t>(s) * d.window + r].clear();
-  d.slot_of.erase(id);
+  d.emails[s].clear();
+  d.forget_history(s);
+  d.bind_slot(id, no_slot);
   d.free_slots.push_back(s);
   --d.live_count;
-  d.dirty = true;
 }
 
 void peer_directory::set_active(mailbox_id id, bool active) {
   auto& d = *impl_;
   if (auto s = d.slot(id); s != no_slot) {
     d.members[s].active = active;
-    d.refresh_weight(s);
+    d.refresh(s);
   }
 }
 
@@ -499,7 +720,7 @@ void peer_directory::set_daily_limit(mailbox_id id, int daily_limit) {
   if (auto s = d.slot(id); s != no_slot) {
     d.members[s].daily_limit = daily_limit;
     d.members[s].cap = d.cap_of(daily_limit);
-    d.refresh_weight(s);
+    d.refresh(s);
   }
 }
 
@@ -509,28 +730,50 @@ std::size_t peer_directory::size() const {
 
 void peer_directory::start_day(day_number day) {
   auto& d = *impl_;
-  d.current_day = day;
-  // Ring days outside (day - window, day] are forgotten; the ring slot of `day` is
-  // emptied unless it already holds this very day (start_day called twice).
-  for (int r = 0; r < d.window; ++r) {
-    auto rd = d.ring_day[static_cast<std::size_t>(r)];
-    bool in_window = rd != no_day && rd <= day && rd > day - d.window;
-    if (static_cast<std::size_t>(r) == d.ring_of(day) && rd != day)
-      in_window = false;
-    if (in_window)
-      continue;
-    for (std::size_t s = 0; s < d.members.size(); ++s)
-      d.history[s * d.window + static_cast<std::size_t>(r)].clear();
-    d.ring_day[static_cast<std::size_t>(r)] = no_day;
+  const auto w = static_cast<std::size_t>(d.window);
+  if (day < d.current_day) {
+    // Back in time (a clock set back): the recorded order no longer matches the days,
+    // so the history is dropped rather than mis-aged.
+    for (std::uint32_t s = 0; s < d.members.size(); ++s)
+      d.forget_history(s);
+    d.stale_history = 0;
+    std::fill(d.ring_day.begin(), d.ring_day.end(), no_day);
+  } else {
+    // Days leaving the window are the oldest ones: they sit at the front of each list.
+    std::vector<std::size_t> leaving;
+    for (std::size_t r = 0; r < w; ++r) {
+      auto rd = d.ring_day[r];
+      if (rd != no_day && rd <= day - d.window)
+        leaving.push_back(r);
+    }
+    if (!leaving.empty()) {
+      for (std::uint32_t s = 0; s < d.members.size(); ++s) {
+        std::size_t drop = 0;
+        for (auto r : leaving) {
+          drop += d.day_counts[s * w + r];
+          d.day_counts[s * w + r] = 0;
+        }
+        if (drop > 0) {
+          auto& list = d.partners[s];
+          list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(drop));
+          d.live_history -= drop;
+          d.stale_history += drop;
+        }
+      }
+      for (auto r : leaving)
+        d.ring_day[r] = no_day;
+      if (d.stale_history * 2 > d.live_history)
+        d.rebuild_filters();
+    }
   }
+  d.current_day = day;
   d.ring_day[d.ring_of(day)] = day;
   for (auto& m : d.members)
     m.inbound = 0;
   if (!d.dirty) {
-    for (std::size_t pos = 0; pos < d.slot_at.size(); ++pos) {
-      d.leaf[pos] = d.weight_of(d.members[d.slot_at[pos]]);
-    }
-    d.tree.assign(d.leaf);
+    for (auto& e : d.entries)
+      e.inbound = 0;
+    d.reweigh_all();
   }
 }
 
@@ -539,22 +782,25 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   auto s = d.slot(sender);
   if (s == no_slot)
     return std::nullopt;
+  d.prefetch_filter(s);
   d.ensure_built();
-  auto to = d.draw(s, r);
+  const auto at = d.position_of[s];
+  auto to = d.draw(at, r);
   if (!to)
     return std::nullopt;
-  d.record_inbound(*to);
-  d.record_pair(s, *to);
+  d.deliver(s, sender, *to);
   peer_choice out;
-  out.to = d.members[*to].id;
+  out.to = d.entries[*to].id;
   if (r.chance(d.rules.cc_rate)) {
-    d.suppress(*to);
-    auto cc = d.draw(s, r);
-    d.refresh_weight(*to);
+    // The Cc is drawn like a recipient, with `to` out of the tree meanwhile.
+    auto& first = d.entries[*to];
+    const auto to_weight = first.weight;
+    d.set_weight(first, 0);
+    auto cc = d.draw(at, r);
+    d.set_weight(first, to_weight);
     if (cc) {
-      d.record_inbound(*cc);
-      d.record_pair(s, *cc);
-      out.cc = d.members[*cc].id;
+      d.deliver(s, sender, *cc);
+      out.cc = d.entries[*cc].id;
     }
   }
   return out;
@@ -565,14 +811,25 @@ void peer_directory::record(mailbox_id from, mailbox_id to) {
   auto t = d.slot(to);
   if (t == no_slot)
     return;
-  d.record_inbound(t);
-  if (auto f = d.slot(from); f != no_slot)
-    d.record_pair(f, t);
+  const auto f = d.slot(from);
+  if (!d.dirty) {
+    if (f != no_slot) {
+      d.deliver(f, from, d.position_of[t]);
+    } else {
+      auto& e = d.entries[d.position_of[t]];
+      ++e.inbound;
+      d.set_weight(e, d.weight_of(e));
+    }
+    return;
+  }
+  ++d.members[t].inbound;
+  if (f != no_slot)
+    d.record_pair(f, t, from, to);
 }
 
 int peer_directory::inbound_today(mailbox_id id) const {
-  const auto* m = impl_->find(id);
-  return m ? m->inbound : 0;
+  auto s = impl_->slot(id);
+  return s == no_slot ? 0 : impl_->inbound_of(s);
 }
 
 int peer_directory::pair_count(mailbox_id a, mailbox_id b) const {
@@ -581,7 +838,7 @@ int peer_directory::pair_count(mailbox_id a, mailbox_id b) const {
   auto sb = d.slot(b);
   if (sa == no_slot || sb == no_slot || sa == sb)
     return 0;
-  return d.pair_count_slots(sa, sb);
+  return d.pair_count_slots(sa, sb, a, b);
 }
 
 }  // namespace warmup
