@@ -304,6 +304,7 @@ public:
   int schema_version() override;
 
   mailbox_id add_mailbox(const mailbox_record& r) override;
+  std::vector<mailbox_id> add_mailboxes(const std::vector<mailbox_record>& rs) override;
   std::optional<mailbox_record> get_mailbox(mailbox_id id) override;
   std::optional<mailbox_record> find_mailbox(const std::string& email) override;
   std::vector<mailbox_record> list_mailboxes(const mailbox_filter& f) override;
@@ -647,6 +648,17 @@ mailbox_id sqlite_store::add_mailbox(const mailbox_record& r) {
   if (id <= 0 || id >= static_cast<std::int64_t>(no_mailbox))
     throw store_error("SQLite store '" + path_ + "': add mailbox: id space exhausted");
   return static_cast<mailbox_id>(id);
+}
+
+// One transaction: a commit per mailbox made a 100k-mailbox demo start take minutes.
+std::vector<mailbox_id> sqlite_store::add_mailboxes(const std::vector<mailbox_record>& rs) {
+  std::vector<mailbox_id> ids;
+  ids.reserve(rs.size());
+  transaction tx(*this, true, "begin adding mailboxes");
+  for (const auto& r : rs)
+    ids.push_back(add_mailbox(r));
+  tx.commit();
+  return ids;
 }
 
 std::optional<mailbox_record> sqlite_store::get_mailbox(mailbox_id id) {

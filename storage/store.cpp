@@ -48,6 +48,14 @@ bool write_batch::empty() const {
          && stats.empty() && ramps.empty() && plans.empty();
 }
 
+std::vector<mailbox_id> store::add_mailboxes(const std::vector<mailbox_record>& rs) {
+  std::vector<mailbox_id> ids;
+  ids.reserve(rs.size());
+  for (const auto& r : rs)
+    ids.push_back(add_mailbox(r));
+  return ids;
+}
+
 // Version 1: mailboxes, shard leases, send intents, message registry, day stats, plans,
 // meta. Every backend's migration list must end at this number (checked by its tests).
 int store::latest_schema_version() {

@@ -174,6 +174,9 @@ public:
 
   // Mailboxes.
   virtual mailbox_id add_mailbox(const mailbox_record& r) = 0;   // throws duplicate_mailbox
+  // Many at once (demo start, imports): ids in input order. Backends do it in one
+  // transaction (a duplicate adds none); this default adds one by one.
+  virtual std::vector<mailbox_id> add_mailboxes(const std::vector<mailbox_record>& rs);
   virtual std::optional<mailbox_record> get_mailbox(mailbox_id id) = 0;
   virtual std::optional<mailbox_record> find_mailbox(const std::string& email) = 0;
   virtual std::vector<mailbox_record> list_mailboxes(const mailbox_filter& f) = 0;
@@ -194,7 +197,7 @@ public:
   // Batched, epoch-fenced writes (one transaction).
   virtual batch_result apply(const write_batch& b) = 0;
 
-  // Reads for restart and introspection.
+  // Reads for restart and introspection. Day ranges include both ends.
   virtual std::vector<intent_row> intents(mailbox_id m, day_number from_day,
                                           day_number to_day) = 0;
   // Intents with no outcome (crash between intent and outcome): reconciled to `skipped`.

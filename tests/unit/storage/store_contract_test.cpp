@@ -219,6 +219,22 @@ TEST_P(store_contract, every_setting_round_trips_exactly) {
   expect_same(plain, *got2);
 }
 
+TEST_P(store_contract, add_mailboxes_adds_all_in_order_or_none_on_a_duplicate) {
+  db().add_mailbox(make_mailbox("taken@a.test"));
+  auto ids = db().add_mailboxes({make_mailbox("x1@a.test"), make_mailbox("x2@a.test"),
+                                 make_mailbox("x3@b.test", "outlook")});
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_LT(ids[0], ids[1]);
+  EXPECT_LT(ids[1], ids[2]);
+  EXPECT_EQ(db().get_mailbox(ids[2])->settings.email, "x3@b.test");
+  EXPECT_EQ(db().get_mailbox(ids[2])->settings.provider, "outlook");
+  EXPECT_THROW(db().add_mailboxes({make_mailbox("y1@a.test"), make_mailbox("TAKEN@a.test")}),
+               duplicate_mailbox);
+  EXPECT_FALSE(db().find_mailbox("y1@a.test"));
+  EXPECT_EQ(db().count_mailboxes({}), 4u);
+  EXPECT_TRUE(db().add_mailboxes({}).empty());
+}
+
 TEST_P(store_contract, find_is_case_insensitive) {
   auto id = db().add_mailbox(make_mailbox("alice@example.com"));
   for (const char* spelling : {"alice@example.com", "ALICE@EXAMPLE.COM", "Alice@Example.Com"}) {
