@@ -20,9 +20,10 @@
 // of rejections an exact scan of the candidate ranges takes over, so the result follows
 // the exact distribution either way.
 //
-// Pair history: each message of the window is stored once, as a 4-byte id in the
-// chronological list of the member with the smaller mailbox id, with per-day counts so
-// that start_day drops the days leaving the window from the front of the list. A
+// Pair history: each message of the window is stored once, as the recipient's 4-byte id
+// in the sender's chronological list (the sender's list is the one a draw has already
+// brought into cache), with per-day counts so that start_day drops the days leaving the
+// window from the front of the list. A
 // 2048-bit filter per member (one bit per partner-id hash, set on both sides of every
 // message) answers "no message in the window" without reading any list, which is the
 // answer for nearly every proposal; being the sender's own, it is fetched into cache
@@ -190,7 +191,7 @@ struct peer_directory::impl {
   std::vector<block_range> provider_blocks;                   // by provider index
   std::vector<std::vector<block_range>> organisation_blocks;  // by organisation index
 
-  // Pair history, by owner slot: partner ids in recording order, counts per ring day.
+  // Pair history, by sender slot: recipient ids in recording order, counts per ring day.
   int window = 7;
   day_number current_day = 0;
   std::vector<day_number> ring_day;
@@ -404,10 +405,6 @@ struct peer_directory::impl {
     f[b1 / 64] |= std::uint64_t{1} << (b1 % 64);
     f[b2 / 64] |= std::uint64_t{1} << (b2 % 64);
   }
-  void prefetch_filter(std::uint32_t s) const {
-    for (std::size_t w = 0; w < filter_words; w += 8)
-      __builtin_prefetch(&partner_filter[s * filter_words + w]);
-  }
   // Every filter from the lists (both sides of each stored message).
   void rebuild_filters() {
     std::fill(partner_filter.begin(), partner_filter.end(), 0);
@@ -428,24 +425,32 @@ struct peer_directory::impl {
                        mailbox_id id_b) const {
     if (!maybe_partner(a, id_b))
       return 0;
-    const auto owner = id_a < id_b ? a : b;
-    const auto other = id_a < id_b ? id_b : id_a;
     int count = 0;
-    for (auto id : partners[owner])
-      count += id == other;
+    for (auto id : partners[a])
+      count += id == id_b;
+    for (auto id : partners[b])
+      count += id == id_a;
     return count;
   }
 
+  // One message from slot a to slot b.
   void record_pair(std::uint32_t a, std::uint32_t b, mailbox_id id_a, mailbox_id id_b) {
     if (rules.pair_window_days <= 0 || a == b)
       return;
-    const auto owner = id_a < id_b ? a : b;
-    const auto other = id_a < id_b ? id_b : id_a;
-    partners[owner].push_back(other);
+    partners[a].push_back(id_b);
     ++live_history;
-    ++day_counts[owner * static_cast<std::size_t>(window) + ring_of(current_day)];
+    ++day_counts[a * static_cast<std::size_t>(window) + ring_of(current_day)];
     mark_partner(a, id_b);
     mark_partner(b, id_a);
+  }
+
+  // What a sender's draw and delivery will read of its own: fetched up front so that
+  // these loads overlap the tree walk instead of following it.
+  void prefetch_sender(std::uint32_t s) const {
+    for (std::size_t w = 0; w < filter_words; w += 8)
+      __builtin_prefetch(&partner_filter[s * filter_words + w]);
+    __builtin_prefetch(&partners[s]);
+    __builtin_prefetch(&day_counts[s * static_cast<std::size_t>(window)]);
   }
 
   // Drops a member's list (its partners' filters keep their bits: a harmless "maybe").
@@ -782,7 +787,7 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   auto s = d.slot(sender);
   if (s == no_slot)
     return std::nullopt;
-  d.prefetch_filter(s);
+  d.prefetch_sender(s);
   d.ensure_built();
   const auto at = d.position_of[s];
   auto to = d.draw(at, r);
