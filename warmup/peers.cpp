@@ -23,17 +23,21 @@
 // Pair history: each message of the window is stored once, as the recipient's 4-byte id
 // in the sender's chronological list (the sender's list is the one a draw has already
 // brought into cache), with per-day counts so that start_day drops the days leaving the
-// window from the front of the list. A
-// 2048-bit filter per member (one bit per partner-id hash, set on both sides of every
-// message) answers "no message in the window" without reading any list, which is the
-// answer for nearly every proposal; being the sender's own, it is fetched into cache
-// once at the start of a draw. Filters only ever err towards "maybe", so they are
-// rebuilt lazily, when the days that left the window outweigh the live history.
+// window from the front of the list. A 2048-bit filter per member (two bits per
+// partner-id hash, set on both sides of every message) answers "no message in the
+// window" without reading any list, which is the answer for nearly every proposal;
+// being the sender's own, it is fetched into cache once at the start of a draw. Filters
+// only ever err towards "maybe", so they are rebuilt lazily, when the days that left
+// the window outweigh the live history.
+//
+// Internal share: when a draw goes to the sender's organisation and nobody there can
+// take the message, it is drawn outside as usual. pair_max <= 0 means no pair limit.
 #include "warmup/peers.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
