@@ -320,6 +320,7 @@ public:
   std::optional<lease> get_lease(shard_id s) override;
 
   batch_result apply(const write_batch& b) override;
+  std::vector<batch_result> apply_many(const std::vector<write_batch>& batches) override;
 
   std::vector<intent_row> intents(mailbox_id m, day_number from_day,
                                   day_number to_day) override;
@@ -341,6 +342,11 @@ public:
 private:
   friend class transaction;
 
+  // Writes one batch inside the caller's transaction, if its epoch is current.
+  batch_result write_fenced(const write_batch& b);
+
+  void configure_connection();
+  void close_connection() noexcept;
   statement_use use(std::string_view sql, const char* purpose);
   // The cached statement itself, for loops that use it once per row.
   sqlite3_stmt* prepared(std::string_view sql, const char* purpose);
@@ -407,9 +413,18 @@ sqlite_store::sqlite_store(std::string path, bool read_only)
     db_ = nullptr;
     throw store_error(msg);
   }
+  try {
+    configure_connection();
+  } catch (...) {
+    close_connection();  // the destructor does not run for a throwing constructor
+    throw;
+  }
+}
+
+void sqlite_store::configure_connection() {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, busy_timeout_ms);
-  if (!read_only) {
+  if (!read_only_) {
     // WAL: readers (the CLI) never block the node's writer and vice versa. NORMAL sync in
     // WAL mode: a committed transaction is in the WAL file before COMMIT returns, so it
     // survives the process being killed; only an OS crash can lose the last commits.
@@ -432,9 +447,15 @@ sqlite_store::sqlite_store(std::string path, bool read_only)
 }
 
 sqlite_store::~sqlite_store() {
+  close_connection();
+}
+
+void sqlite_store::close_connection() noexcept {
   for (auto& [sql, stmt] : statements_)
     sqlite3_finalize(stmt);
+  statements_.clear();
   sqlite3_close_v2(db_);
+  db_ = nullptr;
 }
 
 void sqlite_store::fail(const char* purpose, int rc) const {
@@ -778,9 +799,29 @@ std::optional<lease> sqlite_store::get_lease(shard_id s) {
 // --- batched writes ------------------------------------------------------------------
 
 batch_result sqlite_store::apply(const write_batch& b) {
+  transaction tx(*this, true, "begin write batch");
+  auto result = write_fenced(b);
+  if (!result.stale_epoch)
+    tx.commit();
+  return result;
+}
+
+std::vector<batch_result> sqlite_store::apply_many(const std::vector<write_batch>& batches) {
+  // One transaction for many shards' batches (group commit): a commit costs WAL frames
+  // and syncs, rows are cheap. Each batch is fenced on its own: a stale one is skipped
+  // whole, the others are written.
+  std::vector<batch_result> results;
+  results.reserve(batches.size());
+  transaction tx(*this, true, "begin grouped write batches");
+  for (const auto& b : batches)
+    results.push_back(write_fenced(b));
+  tx.commit();
+  return results;
+}
+
+batch_result sqlite_store::write_fenced(const write_batch& b) {
   batch_result result;
   result.intent_inserted.assign(b.intents.size(), false);
-  transaction tx(*this, true, "begin write batch");
   {
     // Fencing: a writer must hold the shard's lease at the batch's epoch; checked inside
     // the write transaction, so a concurrent acquire cannot slip in between.
@@ -788,7 +829,7 @@ batch_result sqlite_store::apply(const write_batch& b) {
     q.i64(b.shard);
     if (!q.step() || static_cast<epoch_t>(q.col_i64(0)) != b.epoch) {
       result.stale_epoch = true;
-      return result;  // the transaction rolls back: nothing written
+      return result;  // nothing of this batch is written
     }
   }
   // Statements are looked up once per batch, not once per row.
@@ -888,7 +929,6 @@ batch_result sqlite_store::apply(const write_batch& b) {
       .blob(bytes)
       .run();
   }
-  tx.commit();
   return result;
 }
 

@@ -62,4 +62,12 @@ int store::latest_schema_version() {
   return 1;
 }
 
+std::vector<batch_result> store::apply_many(const std::vector<write_batch>& batches) {
+  std::vector<batch_result> out;
+  out.reserve(batches.size());
+  for (const auto& b : batches)
+    out.push_back(apply(b));
+  return out;
+}
+
 }  // namespace warmup::storage

@@ -196,6 +196,9 @@ public:
 
   // Batched, epoch-fenced writes (one transaction).
   virtual batch_result apply(const write_batch& b) = 0;
+  // Several shards' batches in one transaction (group commit), each fenced on its own.
+  // The default applies them one by one.
+  virtual std::vector<batch_result> apply_many(const std::vector<write_batch>& batches);
 
   // Reads for restart and introspection. Day ranges include both ends.
   virtual std::vector<intent_row> intents(mailbox_id m, day_number from_day,

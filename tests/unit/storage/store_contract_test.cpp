@@ -485,6 +485,45 @@ TEST_P(store_contract, stale_or_missing_lease_rejects_the_whole_batch) {
   EXPECT_EQ(db().get_mailbox(m)->settings.state, mailbox_state::throttled);
 }
 
+TEST_P(store_contract, apply_many_fences_each_batch_on_its_own) {
+  auto m = db().add_mailbox(make_mailbox("m@a.test"));
+  auto to = db().add_mailbox(make_mailbox("t@a.test"));
+  ASSERT_EQ(db().acquire_lease(0, node_a, 0, far_future), epoch_t{1});
+  ASSERT_EQ(db().acquire_lease(1, node_a, 0, 100), epoch_t{1});
+  ASSERT_EQ(db().acquire_lease(1, node_b, 100, far_future), epoch_t{2});  // 1 is stale
+
+  std::vector<write_batch> batches(3);
+  batches[0] = batch(1, 0);
+  batches[0].intents.push_back(make_intent(m, day0, 0, to, day0_start));
+  batches[0].stats.push_back({m, day_stats{day0, 1}});
+  batches[1] = batch(1, 1);  // stale: nothing of it may land
+  batches[1].intents.push_back(make_intent(m, day0, 1, to, day0_start));
+  batches[1].stats.push_back({m, day_stats{day0, 10}});
+  batches[1].plans.push_back({m, day0, 9, {day0_start}});
+  batches[2] = batch(1, 0);
+  batches[2].intents.push_back(make_intent(m, day0, 0, to, day0_start));  // dup of [0]
+  batches[2].intents.push_back(make_intent(m, day0, 2, to, day0_start));
+  batches[2].stats.push_back({m, day_stats{day0, 100}});
+
+  auto results = db().apply_many(batches);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_FALSE(results[0].stale_epoch);
+  EXPECT_TRUE(results[1].stale_epoch);
+  EXPECT_FALSE(results[2].stale_epoch);
+  EXPECT_EQ(results[0].intent_inserted, std::vector<bool>{true});
+  EXPECT_EQ(results[2].intent_inserted, (std::vector<bool>{false, true}));
+
+  auto rows = db().intents(m, day0, day0);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].intent.key.slot, 0u);
+  EXPECT_EQ(rows[1].intent.key.slot, 2u);
+  auto st = db().stats(m, day0, day0);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].planned, 101u);
+  EXPECT_FALSE(db().plan(m, day0));
+  EXPECT_TRUE(db().apply_many({}).empty());
+}
+
 TEST_P(store_contract, empty_batch_with_the_current_epoch_is_accepted) {
   auto e = hold_shard(db());
   auto r = db().apply(batch(e));
