@@ -35,6 +35,14 @@ state_t::history_day& history_for(state_t& st, day_number d) {
   return h;
 }
 
+std::size_t planned_count(const state_t& st) {
+  std::size_t n = 0;
+  for (auto& s : st.slots)
+    if (s.status != state_t::slot_status::dropped)
+      ++n;
+  return n;
+}
+
 void emit(self_ptr self, storage::write_batch&& b) {
   if (b.empty())
     return;
@@ -137,7 +145,7 @@ void finish_day(self_ptr self) {
     days.push_back(d);
   }
   auto report = assess_health(days, st.day, st.ctx->cfg.health);
-  day_result r{st.day, static_cast<int>(st.slots.size()), sent};
+  day_result r{st.day, static_cast<int>(planned_count(st)), sent};
   auto before = derived_state(st);
   st.ramp = end_of_day(st.settings->ramp, st.ramp, r, report, st.ctx->cfg.health);
   auto after = derived_state(st);
@@ -168,9 +176,17 @@ void start_day(self_ptr self, time_ms now, day_number d) {
   st.target = sends_allowed(st) ? plan.target : 0;
   if (!sends_allowed(st))
     plan.slots.clear();
+  // A mailbox that never finished a day joins its pool mid-day: the slots already past
+  // are dropped (not part of its first day). Any other mailbox keeps every slot; those
+  // missed while the engine was down are recorded as skipped below (honest history,
+  // never sent late in a burst). Slot numbers stay the plan's, so keys never shift.
+  bool joining = st.ramp.last_completed == 0 && st.ramp.ramp_day == 0 && st.used_slots.empty();
   st.slots.reserve(plan.slots.size());
-  for (auto& p : plan.slots)
-    st.slots.push_back({p.at, no_mailbox, no_mailbox, state_t::slot_status::planned});
+  for (auto& p : plan.slots) {
+    auto status = joining && now - p.at > ctx.late_limit ? state_t::slot_status::dropped
+                                                         : state_t::slot_status::planned;
+    st.slots.push_back({p.at, no_mailbox, no_mailbox, status});
+  }
   // Slots that already have an intent (restart after a crash) are never sent again.
   if (st.used_day == d) {
     for (auto i : st.used_slots)
@@ -179,19 +195,20 @@ void start_day(self_ptr self, time_ms now, day_number d) {
   }
   st.used_slots.clear();
   st.used_slots.shrink_to_fit();
-  history_for(st, d).planned = static_cast<std::uint16_t>(st.slots.size());
+  auto planned = planned_count(st);
+  history_for(st, d).planned = static_cast<std::uint16_t>(planned);
   storage::write_batch b;
   storage::plan_record pr;
   pr.mailbox = st.settings->id;
   pr.day = d;
   pr.target = st.target;
   pr.slot_times.reserve(st.slots.size());
-  for (auto& s : st.slots)
-    pr.slot_times.push_back(s.at);
+  for (auto& s : st.slots)  // -1: dropped, outside the plan (never overdue)
+    pr.slot_times.push_back(s.status == state_t::slot_status::dropped ? -1 : s.at);
   b.plans.push_back(std::move(pr));
   day_stats ds;
   ds.day = d;
-  ds.planned = static_cast<std::uint32_t>(st.slots.size());
+  ds.planned = static_cast<std::uint32_t>(planned);
   b.stats.push_back({st.settings->id, ds});
   emit(self, std::move(b));
   for (std::uint32_t i = 0; i < st.slots.size(); ++i)
@@ -629,7 +646,7 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
       v.throttle_percent = s.ramp.throttle_percent;
       v.band = s.ramp.band;
       v.day = s.day;
-      v.planned_today = static_cast<int>(s.slots.size());
+      v.planned_today = static_cast<int>(planned_count(s));
       int sent = 0;
       for (auto& e : s.slots)
         if (e.status == state_t::slot_status::sent)

@@ -24,7 +24,7 @@ struct mailbox_seed {
 
 struct mailbox_actor_state {
   // Slot lifecycle inside today's plan.
-  enum class slot_status : std::uint8_t { planned, in_flight, sent, failed, skipped };
+  enum class slot_status : std::uint8_t { planned, in_flight, sent, failed, skipped, dropped };
   struct slot_entry {
     time_ms at = 0;
     mailbox_id to = no_mailbox;

@@ -15,22 +15,49 @@ namespace warmup {
 
 // -- store gateway ------------------------------------------------------------------
 
+namespace {
+
+// Commits every queued batch in one transaction and answers each shard.
+void commit_queue(store_actor::stateful_pointer<store_gateway_state> self) {
+  auto& st = self->state;
+  if (st.queue.empty())
+    return;
+  auto batches = std::move(st.queue);
+  auto promises = std::move(st.promises);
+  st.queue.clear();
+  st.promises.clear();
+  try {
+    auto results = st.store->apply_many(batches);
+    st.batches += batches.size();
+    for (std::size_t i = 0; i < promises.size(); ++i)
+      promises[i].deliver(std::move(results[i]));
+  } catch (const std::exception& e) {
+    spdlog::error("event=store_apply_failed batches={} error=\"{}\"", batches.size(), e.what());
+    for (auto& rp : promises)
+      rp.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
+  }
+}
+
+}  // namespace
+
 store_actor::behavior_type
 store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
               std::shared_ptr<storage::store> store) {
   self->state.store = std::move(store);
   return {
-    [=](atom::apply, const storage::write_batch& b) -> caf::result<storage::batch_result> {
-      try {
-        auto r = self->state.store->apply(b);
-        self->state.batches++;
-        return r;
-      } catch (const std::exception& e) {
-        spdlog::error("event=store_apply_failed shard={} error=\"{}\"", b.shard, e.what());
-        return caf::make_error(caf::sec::runtime_error, e.what());
-      }
+    // Group commit: batches queue up while more messages wait; the queue is written in
+    // one transaction when the mailbox runs dry (or the queue is long).
+    [=](atom::apply, storage::write_batch& b) -> caf::result<storage::batch_result> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<storage::batch_result>();
+      st.queue.push_back(std::move(b));
+      st.promises.push_back(rp);
+      if (self->mailbox().empty() || st.queue.size() >= 256)
+        commit_queue(self);
+      return rp;
     },
     [=](atom::meta, const std::string& key, const std::string& value) {
+      commit_queue(self);
       try {
         self->state.store->put_meta(key, value);
       } catch (const std::exception& e) {
@@ -38,6 +65,7 @@ store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
       }
     },
     [=](atom::load, mailbox_id m, day_number day) -> caf::result<std::vector<std::uint32_t>> {
+      commit_queue(self);
       try {
         std::vector<std::uint32_t> used;
         for (auto& row : self->state.store->intents(m, day, day))
@@ -47,7 +75,10 @@ store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
         return caf::make_error(caf::sec::runtime_error, e.what());
       }
     },
-    [=](atom::flush) { return true; },
+    [=](atom::flush) {
+      commit_queue(self);
+      return true;
+    },
   };
 }
 
@@ -234,6 +265,11 @@ caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engi
       if (d >= 0)
         next = std::min(next, d);
     }
+    // One step covers a quantum of engine time: every event due inside it runs at the
+    // step's time (at most a quantum late), so a step is a batch of work rather than one
+    // event behind a barrier of every shard.
+    if (next != std::numeric_limits<time_ms>::max())
+      next = std::max(next, now) + st.quantum;
     next = std::max(next, now + 1);
     if (next >= st.until) {
       clock.set(st.until);
@@ -249,9 +285,20 @@ caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engi
     if (st.steps % 4096 == 0)
       self->send(st.ctx->store, atom::meta::value, std::string{"engine.now_ms"},
                  std::to_string(next));
-    st.ctx->tracker->begin(static_cast<std::int64_t>(st.ctx->shards.size()));
-    for (auto& s : st.ctx->shards)
-      self->send(s, atom::tick::value, next);
+    // Only shards with work due in this step are ticked.
+    std::vector<std::size_t> due;
+    for (std::size_t i = 0; i < st.ctx->shards.size(); ++i) {
+      auto d = st.ctx->shard_next_due[i].load(std::memory_order_acquire);
+      if (d >= 0 && d <= next)
+        due.push_back(i);
+    }
+    if (due.empty()) {
+      self->send(self, atom::quiet::value);
+      return;
+    }
+    st.ctx->tracker->begin(static_cast<std::int64_t>(due.size()));
+    for (auto i : due)
+      self->send(st.ctx->shards[i], atom::tick::value, next);
   };
   return {
     // Run until engine time `until`; answers the number of steps taken.

@@ -12,6 +12,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include <memory>
 
@@ -19,6 +20,9 @@ namespace warmup {
 
 struct store_gateway_state {
   std::shared_ptr<storage::store> store;
+  // Batches waiting for the next group commit, with the shards' response promises.
+  std::vector<storage::write_batch> queue;
+  std::vector<caf::typed_response_promise<storage::batch_result>> promises;
   std::uint64_t batches = 0;
   std::uint64_t rows = 0;
   static inline const char* name = "store_gateway";
@@ -69,6 +73,7 @@ struct sim_driver_state {
   const engine_context* ctx = nullptr;
   std::shared_ptr<sandbox::network> net;
   time_ms until = 0;
+  time_ms quantum = 5 * ms_per_minute;   // engine time covered by one step (< the 12 min gap)
   std::uint64_t steps = 0;
   day_number last_cleanup = 0;
   caf::response_promise done;
