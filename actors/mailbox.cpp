@@ -59,8 +59,10 @@ mailbox_state derived_state(const state_t& st) {
   if (st.state == mailbox_state::paused || st.state == mailbox_state::disconnected
       || st.state == mailbox_state::removed)
     return st.state;
+  // A pause by the health bands is the engine's throttle at its strongest, not the
+  // user's pause: only the user's choices read `paused` in the store.
   if (st.ramp.paused_by_health)
-    return mailbox_state::paused;
+    return mailbox_state::throttled;
   if (st.ramp.band == health_band::throttle || st.ramp.throttle_percent < 100)
     return mailbox_state::throttled;
   return mailbox_state::active;
@@ -631,8 +633,8 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
       auto& s = self->state;
       s.ramp.paused_by_health = false;
       set_state(self, mailbox_state::active);
-      // A mailbox resumed mid-day plans afresh at its next wake.
-      s.day = 0;
+      // The day's plan stays: slots missed while paused are recorded as skipped at the
+      // next wake, the rest are sent at their times.
       s.ctx->tracker->begin();
       self->send(s.shard, atom::schedule::value, s.local, s.ctx->clock.now());
       s.scheduled = s.ctx->clock.now();

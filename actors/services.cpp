@@ -75,6 +75,19 @@ store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
         return caf::make_error(caf::sec::runtime_error, e.what());
       }
     },
+    [=](atom::status) -> caf::result<std::vector<mailbox_state_row>> {
+      commit_queue(self);
+      try {
+        storage::mailbox_filter all;
+        all.include_removed = true;
+        std::vector<mailbox_state_row> rows;
+        for (auto& r : self->state.store->list_mailboxes(all))
+          rows.push_back({r.settings.id, r.settings.state});
+        return rows;
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::runtime_error, e.what());
+      }
+    },
     [=](atom::flush) {
       commit_queue(self);
       return true;
@@ -226,6 +239,44 @@ void daily_housekeeping(const engine_context* ctx, sandbox::network* net, day_nu
 
 }  // namespace
 
+namespace {
+
+// Pause / resume / removal done with the CLI while the node runs reach the mailbox actors
+// here. A mailbox added while the node runs joins at the next start.
+void apply_user_states(caf::stateful_actor<ticker_state>* self,
+                       const std::vector<mailbox_state_row>& rows) {
+  auto& st = self->state;
+  auto shard_count = static_cast<std::uint32_t>(st.ctx->shards.size());
+  for (auto& row : rows) {
+    const auto* m = st.ctx->mailbox(row.id);
+    if (m == nullptr) {
+      if (st.known.emplace(row.id, row.state).second)
+        spdlog::warn("event=mailbox_added_while_running mailbox={} note=\"it joins the pool "
+                     "at the next start of the node\"",
+                     row.id);
+      continue;
+    }
+    auto [it, fresh] = st.known.emplace(row.id, m->state);
+    auto before = it->second;
+    it->second = row.state;
+    if (before == row.state)
+      continue;
+    auto& shard = st.ctx->shards[shard_of(m->email, shard_count)];
+    bool stop_now = row.state == mailbox_state::paused || row.state == mailbox_state::removed;
+    bool was_stopped = before == mailbox_state::paused || before == mailbox_state::removed
+                       || before == mailbox_state::disconnected;
+    if (stop_now && !was_stopped) {
+      self->send(shard, atom::pause::value, row.id);
+      spdlog::info("event=mailbox_paused_by_user mailbox={} email={}", row.id, m->email);
+    } else if (row.state == mailbox_state::active && was_stopped) {
+      self->send(shard, atom::resume::value, row.id);
+      spdlog::info("event=mailbox_resumed_by_user mailbox={} email={}", row.id, m->email);
+    }
+  }
+}
+
+}  // namespace
+
 caf::behavior ticker(caf::stateful_actor<ticker_state>* self, const engine_context* ctx,
                      std::shared_ptr<sandbox::network> net) {
   self->state.ctx = ctx;
@@ -245,6 +296,11 @@ caf::behavior ticker(caf::stateful_actor<ticker_state>* self, const engine_conte
                    std::to_string(now));
         daily_housekeeping(st.ctx, st.net.get(), st.last_cleanup, now);
       }
+      // Every five seconds of wall time: apply what the CLI changed in the store.
+      if (st.ticks % static_cast<std::uint64_t>(std::max<std::int64_t>(1, 5000 / period.count())) == 2)
+        self->request(st.ctx->store, std::chrono::seconds(30), atom::status::value)
+          .then([=](const std::vector<mailbox_state_row>& rows) { apply_user_states(self, rows); },
+                [](caf::error&) {});
       self->delayed_send(self, period, atom::tick::value);
     },
     [=](atom::stop) { self->quit(); },

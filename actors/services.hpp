@@ -15,6 +15,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <memory>
+#include <unordered_map>
 
 namespace warmup {
 
@@ -62,6 +63,7 @@ struct ticker_state {
   std::shared_ptr<sandbox::network> net;
   std::uint64_t ticks = 0;
   day_number last_cleanup = 0;
+  std::unordered_map<mailbox_id, mailbox_state> known;   // states last seen in the store
   static inline const char* name = "ticker";
 };
 caf::behavior ticker(caf::stateful_actor<ticker_state>* self, const engine_context* ctx,

@@ -21,6 +21,8 @@ void create_demo_pool(storage::store& store, const config::engine_config& cfg, i
                                 "Asia/Kolkata", "America/Los_Angeles"};
   rng r(seed_of(seed, 0xdeadbeef));
   auto day = static_cast<day_number>(now / ms_per_day);
+  std::vector<storage::mailbox_record> records;
+  records.reserve(static_cast<std::size_t>(n));
   int created = 0;
   int org = 0;
   while (created < n) {
@@ -55,9 +57,10 @@ void create_demo_pool(storage::store& store, const config::engine_config& cfg, i
       }
       rec.created_at = now;
       rec.updated_at = now;
-      store.add_mailbox(rec);
+      records.push_back(std::move(rec));
     }
   }
+  store.add_mailboxes(records);  // one transaction
 }
 
 

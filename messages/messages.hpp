@@ -110,6 +110,12 @@ struct mailbox_view {
   time_ms next_due = 0;
 };
 
+// A mailbox's state as the store has it (the CLI may have changed it).
+struct mailbox_state_row {
+  mailbox_id id = no_mailbox;
+  mailbox_state state = mailbox_state::active;
+};
+
 // A shard's state, for introspection.
 struct shard_view {
   shard_id shard = 0;
@@ -147,6 +153,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::send_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_task)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::peer_pick>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::mailbox_state_row>)
 
 // Atoms of the internal protocols (at most 10 characters each).
 namespace warmup::atom {

@@ -139,7 +139,9 @@ constexpr std::string_view sql_insert_intent =
   "ON CONFLICT (day, mailbox, slot) DO NOTHING";
 constexpr std::string_view sql_record_outcome =
   "UPDATE send_intents SET status = ?, outcome_at = ?, detail = ? "
-  "WHERE mailbox = ? AND day = ? AND slot = ?";
+  // An outcome, once recorded, is final: a later `skipped` for the same key (a late
+  // slot re-planned after a resume) must never overwrite a `sent`.
+  "WHERE mailbox = ? AND day = ? AND slot = ? AND status = 'pending'";
 constexpr std::string_view sql_insert_registry =
   "INSERT INTO message_registry (message_id, from_mailbox, to_mailbox, thread, turn, "
   "sent_at, subject, in_reply_to, reference_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -160,7 +162,9 @@ constexpr std::string_view sql_add_stats =
 constexpr std::string_view sql_update_ramp =
   "UPDATE mailboxes SET ramp_day = ?, throttle_percent = ?, cooldown_until = ?, "
   "last_completed = ?, health_band = ?, paused_by_health = ?, "
-  "state = CASE WHEN state = 'removed' THEN state ELSE ? END, "
+  // The user's choices (paused, removed) are changed only by the user (the CLI); the
+  // engine owns active / throttled / disconnected.
+  "state = CASE WHEN state IN ('removed', 'paused') THEN state ELSE ? END, "
   "updated_at = max(updated_at, ?) WHERE id = ?";
 constexpr std::string_view sql_put_plan =
   "INSERT INTO plans (day, mailbox, target, slot_times) VALUES (?, ?, ?, ?) "
