@@ -186,6 +186,7 @@ constexpr std::string_view sql_stats_of =
 constexpr std::string_view sql_find_message =
   "SELECT message_id, from_mailbox, to_mailbox, thread, turn, sent_at, subject, "
   "in_reply_to, reference_ids FROM message_registry WHERE message_id = ?";
+constexpr std::string_view sql_count_messages = "SELECT count(*) FROM message_registry";
 constexpr std::string_view sql_get_plan =
   "SELECT target, slot_times FROM plans WHERE day = ? AND mailbox = ?";
 
@@ -331,6 +332,7 @@ public:
   std::vector<send_intent> pending_intents() override;
   std::vector<day_stats> stats(mailbox_id m, day_number from_day, day_number to_day) override;
   std::optional<registry_entry> find_message(const std::string& message_id) override;
+  std::uint64_t count_messages() override;
   std::optional<plan_record> plan(mailbox_id m, day_number day) override;
   status_summary status(time_ms now, time_ms overdue_grace) override;
 
@@ -1042,6 +1044,11 @@ std::optional<registry_entry> sqlite_store::find_message(const std::string& mess
   e.in_reply_to = q.col_text(7);
   e.references = q.col_text(8);
   return e;
+}
+
+std::uint64_t sqlite_store::count_messages() {
+  auto q = use(sql_count_messages, "count registered messages");
+  return q.step() ? static_cast<std::uint64_t>(q.col_i64(0)) : 0;
 }
 
 std::optional<plan_record> sqlite_store::plan(mailbox_id m, day_number day) {

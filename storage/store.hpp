@@ -208,6 +208,9 @@ public:
   virtual std::vector<day_stats> stats(mailbox_id m, day_number from_day,
                                        day_number to_day) = 0;
   virtual std::optional<registry_entry> find_message(const std::string& message_id) = 0;
+  // How many Message-IDs the registry holds: audits compare it with the sent intents
+  // (one registered message per send, none sent without an intent).
+  virtual std::uint64_t count_messages() = 0;
   virtual std::optional<plan_record> plan(mailbox_id m, day_number day) = 0;
   virtual status_summary status(time_ms now, time_ms overdue_grace) = 0;
 

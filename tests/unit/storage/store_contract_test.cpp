@@ -742,6 +742,29 @@ TEST_P(store_contract, registry_keeps_the_first_entry_and_placements_update_it) 
   EXPECT_TRUE(db().find_message("<abc@warmup.test>"));
 }
 
+TEST_P(store_contract, count_messages_counts_registered_ids_once_and_nothing_else) {
+  EXPECT_EQ(db().count_messages(), 0u);
+  auto e = hold_shard(db());
+  auto m = db().add_mailbox(make_mailbox("m@a.test"));
+  auto to = db().add_mailbox(make_mailbox("t@a.test"));
+  auto b = batch(e);
+  b.registry.push_back(make_entry("<one@warmup.test>", m, to));
+  b.registry.push_back(make_entry("<two@warmup.test>", to, m));
+  b.registry.push_back(make_entry("<one@warmup.test>", to, m));  // kept once
+  // Intents and outcomes are not registry rows.
+  auto in = make_intent(m, day0, 0, to, day0_start);
+  b.intents.push_back(in);
+  b.outcomes.push_back(make_outcome(in.key, intent_status::sent, day0_start + 1));
+  ASSERT_FALSE(db().apply(b).stale_epoch);
+  EXPECT_EQ(db().count_messages(), 2u);
+
+  auto stale = batch(e + 1);  // not the held epoch
+  stale.registry.push_back(make_entry("<three@warmup.test>", m, to));
+  EXPECT_TRUE(db().apply(stale).stale_epoch);
+  EXPECT_EQ(db().count_messages(), 2u);
+  EXPECT_EQ(open_read_only()->count_messages(), 2u);
+}
+
 TEST_P(store_contract, ramp_updates_write_ramp_state_and_state_but_never_revive) {
   auto e = hold_shard(db());
   auto m = db().add_mailbox(make_mailbox("m@a.test"));
