@@ -4,6 +4,7 @@
 
 #include "app/csv_reader.hpp"
 #include "app/mailbox_commands.hpp"
+#include "config/config.hpp"
 
 #include <algorithm>
 #include <array>
@@ -32,21 +33,6 @@ const std::array<std::pair<std::string_view, column>, 7> column_names = {{
 const char* const columns_help =
   "the columns are email (required), provider, timezone, preset, name, organisation";
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 // Draws "[=====>    ] 52% 5200/10000" over itself on a terminal.
 class progress_bar {
@@ -120,7 +106,7 @@ int mailbox_import(const cli_session& s, const std::string& file, bool progress,
       std::string msg = file + ":" + std::to_string(header->line) + ": unknown column \"" + raw
                         + "\"";
       for (const auto& c : column_names)
-        if (edit_distance(name, c.first) <= 2) {
+        if (config::edit_distance(name, c.first) <= 2) {
           msg += " (did you mean \"" + std::string(c.first) + "\"?)";
           break;
         }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace warmup::config {
@@ -86,6 +87,9 @@ engine_config load(const std::optional<std::string>& file,
 // The current process environment as a map (only WARMUP_* and DATABASE_URL, HOME,
 // XDG_DATA_HOME).
 std::map<std::string, std::string> process_environment();
+
+// Edit distance of two short names, for "did you mean" hints (config keys, CSV columns).
+std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The documented per-user default data directory.
 std::string default_data_dir(const std::map<std::string, std::string>& env);
