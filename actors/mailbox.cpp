@@ -178,16 +178,24 @@ void start_day(self_ptr self, time_ms now, day_number d) {
   st.target = sends_allowed(st) ? plan.target : 0;
   if (!sends_allowed(st))
     plan.slots.clear();
+  // A restart continues a day planned before the crash: the slots that plan left out
+  // stay out (a first day joined mid-day must not get them back as "missed"), and the
+  // day's planned count is not added to its stats a second time.
+  const std::vector<time_ms>* stored =
+    st.used_day == d && st.used_plan ? &*st.used_plan : nullptr;
   // A mailbox that never finished a day joins its pool mid-day: the slots already past
   // are dropped (not part of its first day). Any other mailbox keeps every slot; those
   // missed while the engine was down are recorded as skipped below (honest history,
   // never sent late in a burst). Slot numbers stay the plan's, so keys never shift.
-  bool joining = st.ramp.last_completed == 0 && st.ramp.ramp_day == 0 && st.used_slots.empty();
+  bool joining = stored == nullptr && st.ramp.last_completed == 0 && st.ramp.ramp_day == 0
+                 && st.used_slots.empty();
   st.slots.reserve(plan.slots.size());
-  for (auto& p : plan.slots) {
-    auto status = joining && now - p.at > ctx.late_limit ? state_t::slot_status::dropped
-                                                         : state_t::slot_status::planned;
-    st.slots.push_back({p.at, no_mailbox, no_mailbox, status});
+  for (std::size_t k = 0; k < plan.slots.size(); ++k) {
+    const auto& p = plan.slots[k];
+    bool dropped = stored ? k < stored->size() && (*stored)[k] < 0
+                          : joining && now - p.at > ctx.late_limit;
+    st.slots.push_back({p.at, no_mailbox, no_mailbox,
+                        dropped ? state_t::slot_status::dropped : state_t::slot_status::planned});
   }
   // Slots that already have an intent (restart after a crash) are never sent again.
   if (st.used_day == d) {
@@ -197,6 +205,12 @@ void start_day(self_ptr self, time_ms now, day_number d) {
   }
   st.used_slots.clear();
   st.used_slots.shrink_to_fit();
+  // Planned slots the day's stats already count (from the plan stored before a restart).
+  std::size_t counted = 0;
+  if (stored)
+    counted = static_cast<std::size_t>(
+      std::count_if(stored->begin(), stored->end(), [](time_ms t) { return t >= 0; }));
+  st.used_plan.reset();
   auto planned = planned_count(st);
   history_for(st, d).planned = static_cast<std::uint16_t>(planned);
   storage::write_batch b;
@@ -208,10 +222,12 @@ void start_day(self_ptr self, time_ms now, day_number d) {
   for (auto& s : st.slots)  // -1: dropped, outside the plan (never overdue)
     pr.slot_times.push_back(s.status == state_t::slot_status::dropped ? -1 : s.at);
   b.plans.push_back(std::move(pr));
-  day_stats ds;
-  ds.day = d;
-  ds.planned = static_cast<std::uint32_t>(planned);
-  b.stats.push_back({st.settings->id, ds});
+  if (planned > counted) {
+    day_stats ds;
+    ds.day = d;
+    ds.planned = static_cast<std::uint32_t>(planned - counted);
+    b.stats.push_back({st.settings->id, ds});
+  }
   emit(self, std::move(b));
   for (std::uint32_t i = 0; i < st.slots.size(); ++i)
     if (st.slots[i].status == state_t::slot_status::planned
@@ -582,6 +598,7 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
   st.state = seed.state;
   st.used_day = seed.used_day;
   st.used_slots = std::move(seed.used_slots);
+  st.used_plan = std::move(seed.used_plan);
   return {
     [=](atom::wake, time_ms now) {
       on_wake(self, now);

@@ -8,18 +8,21 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace warmup {
 
-// How a mailbox actor starts: its settings, its persisted ramp, and the slots of
-// `used_day` that already have an intent (a restart must never send them again).
+// How a mailbox actor starts: its settings, its persisted ramp, the slots of `used_day`
+// that already have an intent (a restart must never send them again) and, when that day
+// was planned before, its stored plan (a restart continues it rather than planning anew).
 struct mailbox_seed {
   const mailbox_settings* settings = nullptr;
   ramp_state ramp;
   mailbox_state state = mailbox_state::active;
   day_number used_day = 0;
   std::vector<std::uint32_t> used_slots;
+  std::optional<std::vector<time_ms>> used_plan;   // slot times of used_day, -1 = dropped
 };
 
 struct mailbox_actor_state {
@@ -62,6 +65,7 @@ struct mailbox_actor_state {
   time_ms scheduled = -1;                // the due time last reported to the shard
   day_number used_day = 0;
   std::vector<std::uint32_t> used_slots;
+  std::optional<std::vector<time_ms>> used_plan;
 
   static inline const char* name = "mailbox";
 };

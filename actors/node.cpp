@@ -111,14 +111,17 @@ node_start_report engine_node::start() {
   }
   rep.reconciled = pending.size();
 
-  // 4. Seeds: ramp state and the slots of today that already have an intent.
+  // 4. Seeds: ramp state, the slots of today that already have an intent, and today's
+  // plan when it was made before (the restart continues it).
   std::vector<std::vector<mailbox_seed>> seeds(shard_count);
   for (auto& r : records) {
     const auto* settings = &ctx.mailboxes[r.settings.id];
     auto day = local_day(now, settings->timezone);
-    mailbox_seed seed{settings, r.ramp, r.settings.state, day, {}};
+    mailbox_seed seed{settings, r.ramp, r.settings.state, day, {}, {}};
     for (auto& row : store.intents(r.settings.id, day, day))
       seed.used_slots.push_back(row.intent.key.slot);
+    if (auto stored = store.plan(r.settings.id, day))
+      seed.used_plan = std::move(stored->slot_times);
     seeds[shard_of(settings->email, shard_count)].push_back(std::move(seed));
   }
 

@@ -297,7 +297,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       auto& c = s.children[i];
       // The restarted actor must know which of today's slots already have an intent.
       auto day = local_day(s.ctx->clock.now(), c.settings->timezone);
-      mailbox_seed seed{c.settings, c.ramp, c.state, day, {}};
+      mailbox_seed seed{c.settings, c.ramp, c.state, day, {}, {}};
       self->request(s.ctx->store, std::chrono::seconds(30), atom::load::value, c.settings->id,
                     day)
         .then(

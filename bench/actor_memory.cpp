@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     m.provider = "gmail.sim";
     m.organisation = "org" + std::to_string(i / 7) + ".test";
     m.timezone = "Europe/Berlin";
-    seeds[shard_of(m.email, shards)].push_back(mailbox_seed{&m, {}, mailbox_state::active, 0, {}});
+    seeds[shard_of(m.email, shards)].push_back(mailbox_seed{&m, {}, mailbox_state::active, 0, {}, {}});
   }
   ctx->shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shards);
   malloc_trim(0);

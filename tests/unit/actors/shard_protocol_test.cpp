@@ -80,7 +80,7 @@ protected:
     for (auto& r : records) {
       const auto* s = &ctx_->mailboxes[r.settings.id];
       auto day = local_day(now, s->timezone);
-      mailbox_seed seed{s, r.ramp, r.settings.state, day, {}};
+      mailbox_seed seed{s, r.ramp, r.settings.state, day, {}, {}};
       for (auto& row : store_->intents(r.settings.id, day, day))
         seed.used_slots.push_back(row.intent.key.slot);
       seeds[shard_of(s->email, shard_count)].push_back(std::move(seed));
