@@ -64,13 +64,15 @@ store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
         spdlog::error("event=store_meta_failed key={} error=\"{}\"", key, e.what());
       }
     },
-    [=](atom::load, mailbox_id m, day_number day) -> caf::result<std::vector<std::uint32_t>> {
+    [=](atom::load, mailbox_id m, day_number day) -> caf::result<day_seed> {
       commit_queue(self);
       try {
-        std::vector<std::uint32_t> used;
+        day_seed seed;
         for (auto& row : self->state.store->intents(m, day, day))
-          used.push_back(row.intent.key.slot);
-        return used;
+          seed.used_slots.push_back(row.intent.key.slot);
+        if (auto stored = self->state.store->plan(m, day))
+          seed.plan = std::move(stored->slot_times);
+        return seed;
       } catch (const std::exception& e) {
         return caf::make_error(caf::sec::runtime_error, e.what());
       }

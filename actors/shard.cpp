@@ -301,9 +301,10 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       self->request(s.ctx->store, std::chrono::seconds(30), atom::load::value, c.settings->id,
                     day)
         .then(
-          [=](const std::vector<std::uint32_t>& used) mutable {
+          [=](const day_seed& loaded) mutable {
             auto& s2 = self->state;
-            seed.used_slots = used;
+            seed.used_slots = loaded.used_slots;
+            seed.used_plan = loaded.plan;
             spawn_child(self, i, std::move(seed));
             set_due(self, i, s2.ctx->clock.now());
             publish_next_due(self);

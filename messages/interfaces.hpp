@@ -58,8 +58,8 @@ using store_actor = caf::typed_actor<
   caf::replies_to<atom::apply, storage::write_batch>::with<storage::batch_result>,
   // Set a metadata value (engine clock, sandbox snapshot).
   caf::reacts_to<atom::meta, std::string, std::string>,
-  // Used slot numbers of a mailbox's local day (restart after a crash).
-  caf::replies_to<atom::load, mailbox_id, day_number>::with<std::vector<std::uint32_t>>,
+  // Used slots and stored plan of a mailbox's local day (restart after a crash).
+  caf::replies_to<atom::load, mailbox_id, day_number>::with<day_seed>,
   // Every mailbox's state in the store (the CLI pauses and resumes through the store).
   caf::replies_to<atom::status>::with<std::vector<mailbox_state_row>>,
   // Barrier: answered once everything received before it is written.

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,13 @@ struct mailbox_view {
   time_ms next_due = 0;
 };
 
+// What a restarted mailbox actor needs of its local day: the slots that already have an
+// intent (never sent again) and the day's stored plan, if it was planned before.
+struct day_seed {
+  std::vector<std::uint32_t> used_slots;
+  std::optional<std::vector<time_ms>> plan;
+};
+
 // A mailbox's state as the store has it (the CLI may have changed it).
 struct mailbox_state_row {
   mailbox_id id = no_mailbox;
@@ -154,6 +162,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_task)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::peer_pick>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::mailbox_state_row>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::day_seed)
 
 // Atoms of the internal protocols (at most 10 characters each).
 namespace warmup::atom {
