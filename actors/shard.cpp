@@ -28,6 +28,19 @@ void append(std::vector<T>& to, std::vector<T>& from) {
   }
 }
 
+void add_counters(day_stats& to, const day_stats& d) {
+  to.planned += d.planned;
+  to.sent += d.sent;
+  to.inbox += d.inbox;
+  to.spam += d.spam;
+  to.missing += d.missing;
+  to.bounces += d.bounces;
+  to.replies += d.replies;
+  to.received += d.received;
+  to.rescued += d.rescued;
+  to.skipped += d.skipped;
+}
+
 std::size_t rows(const storage::write_batch& b) {
   return b.intents.size() + b.outcomes.size() + b.registry.size() + b.placements.size()
          + b.stats.size() + b.ramps.size() + b.plans.size();
@@ -67,6 +80,7 @@ void lose_lease(self_ptr self) {
   st.stopping = true;
   fail_waiting(self);
   st.pending = {};
+  st.stats_rows.clear();
   st.pending_rows = 0;
   for (auto& c : st.children)
     if (c.handle)
@@ -84,6 +98,7 @@ void flush(self_ptr self, bool force) {
   st.flushing = true;
   auto batch = std::move(st.pending);
   st.pending = {};
+  st.stats_rows.clear();
   st.pending_rows = 0;
   batch.shard = st.id;
   batch.epoch = st.epoch;
@@ -138,7 +153,6 @@ void spawn_child(self_ptr self, std::uint32_t i, mailbox_seed seed) {
                                       std::move(seed));
   c.restarting = false;
   self->monitor(c.handle);
-  st.by_addr[c.handle.address()] = i;
 }
 
 void set_due(self_ptr self, std::uint32_t i, time_ms t) {
@@ -165,10 +179,11 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
     c.settings = seeds[i].settings;
     c.ramp = seeds[i].ramp;
     c.state = seeds[i].state;
-    st.index[c.settings->id] = i;
+    st.index.emplace_back(c.settings->id, i);
     spawn_child(self, i, std::move(seeds[i]));
     set_due(self, i, first_wake);  // the first wake plans the day
   }
+  std::sort(st.index.begin(), st.index.end());
   publish_next_due(self);
   // A crashing child's exit is not ours to share (the down handler restarts it); a
   // shutdown or kill from outside stops the shard and, through the links, its children.
@@ -178,11 +193,12 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
   });
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& s = self->state;
-    auto it = s.by_addr.find(msg.source);
-    if (it == s.by_addr.end())
+    // Crashes are rare: a linear search spares every mailbox an address map entry.
+    auto found = std::find_if(s.children.begin(), s.children.end(),
+                              [&](const auto& ch) { return ch.handle && ch.handle.address() == msg.source; });
+    if (found == s.children.end())
       return;
-    auto i = it->second;
-    s.by_addr.erase(it);
+    auto i = static_cast<std::uint32_t>(found - s.children.begin());
     auto& c = s.children[i];
     c.handle = nullptr;
     if (s.stopping || msg.reason == caf::exit_reason::normal
@@ -228,42 +244,42 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
     },
     [=](atom::expect, incoming_mail& mail) {
       auto& s = self->state;
-      auto it = s.index.find(mail.to);
-      if (it != s.index.end() && s.children[it->second].handle && !s.stopped)
-        self->send(s.children[it->second].handle, atom::expect::value, std::move(mail));
+      auto i = s.find(mail.to);
+      if (i >= 0 && s.children[i].handle && !s.stopped)
+        self->send(s.children[i].handle, atom::expect::value, std::move(mail));
       else
         s.ctx->tracker->end();  // recipient gone: the work ends here
       flush(self, false);
     },
     [=](atom::placed, const placement_report& rep) {
       auto& s = self->state;
-      auto it = s.index.find(rep.sender);
-      if (it != s.index.end() && s.children[it->second].handle && !s.stopped)
-        self->send(s.children[it->second].handle, atom::placed::value, rep);
+      auto i = s.find(rep.sender);
+      if (i >= 0 && s.children[i].handle && !s.stopped)
+        self->send(s.children[i].handle, atom::placed::value, rep);
       else
         s.ctx->tracker->end();
       flush(self, false);
     },
     [=](atom::pause, mailbox_id m) {
       auto& s = self->state;
-      auto it = s.index.find(m);
-      if (it != s.index.end() && s.children[it->second].handle)
-        self->send(s.children[it->second].handle, atom::pause::value);
+      auto i = s.find(m);
+      if (i >= 0 && s.children[i].handle)
+        self->send(s.children[i].handle, atom::pause::value);
     },
     [=](atom::resume, mailbox_id m) {
       auto& s = self->state;
-      auto it = s.index.find(m);
-      if (it != s.index.end() && s.children[it->second].handle)
-        self->send(s.children[it->second].handle, atom::resume::value);
+      auto i = s.find(m);
+      if (i >= 0 && s.children[i].handle)
+        self->send(s.children[i].handle, atom::resume::value);
     },
     [=](atom::write, storage::write_batch& b) {
       auto& s = self->state;
       if (!s.stopped) {
         for (auto& r : b.ramps) {
-          auto it = s.index.find(r.mailbox);
-          if (it != s.index.end()) {
-            s.children[it->second].ramp = r.ramp;
-            s.children[it->second].state = r.state;
+          auto i = s.find(r.mailbox);
+          if (i >= 0) {
+            s.children[i].ramp = r.ramp;
+            s.children[i].state = r.state;
           }
         }
         s.pending_rows += rows(b);
@@ -272,7 +288,15 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
         append(s.pending.intents, b.intents);
         append(s.pending.registry, b.registry);
         append(s.pending.placements, b.placements);
-        append(s.pending.stats, b.stats);
+        for (auto& d : b.stats) {
+          auto key = (static_cast<std::uint64_t>(d.mailbox) << 32)
+                     | static_cast<std::uint32_t>(d.delta.day);
+          auto [it, fresh] = s.stats_rows.emplace(key, s.pending.stats.size());
+          if (fresh)
+            s.pending.stats.push_back(d);
+          else
+            add_counters(s.pending.stats[it->second].delta, d.delta);
+        }
         append(s.pending.ramps, b.ramps);
         append(s.pending.plans, b.plans);
         flush(self, false);
