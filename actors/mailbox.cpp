@@ -517,13 +517,19 @@ void process_due(self_ptr self, time_ms now) {
 
 void reply_due(self_ptr self, time_ms now) {
   auto& st = self->state;
+  // A reply to a mailbox that left the pool is dropped, not kept waiting forever.
+  st.inbound.erase(std::remove_if(st.inbound.begin(), st.inbound.end(),
+                                  [&](const auto& e) {
+                                    return e.stage == state_t::inbound_stage::reply_due
+                                           && e.reply_at <= now
+                                           && st.ctx->mailbox(e.mail.from) == nullptr;
+                                  }),
+                   st.inbound.end());
   for (auto& in : st.inbound) {
     if (in.stage != state_t::inbound_stage::reply_due || in.reply_at > now)
       continue;
     in.stage = state_t::inbound_stage::replying;
     const auto* sender = st.ctx->mailbox(in.mail.from);
-    if (sender == nullptr)
-      continue;
     mail_message parent;
     parent.message_id = in.mail.message_id;
     parent.from = sender->email;

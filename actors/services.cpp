@@ -228,15 +228,13 @@ directory(directory_actor::stateful_pointer<directory_state> self, const engine_
 namespace {
 
 // Once per simulated day: drop old filed mail in the sandbox, keep its memory small.
-void daily_housekeeping(const engine_context* ctx, sandbox::network* net, day_number& last,
-                        time_ms now) {
+void daily_housekeeping(sandbox::network* net, day_number& last, time_ms now) {
   auto today = static_cast<day_number>(now / ms_per_day);
   if (net == nullptr || today == last)
     return;
   last = today;
   auto dropped = net->cleanup(now, 3 * ms_per_day);
   spdlog::debug("event=sandbox_cleanup day={} dropped={}", format_day(today), dropped);
-  (void) ctx;
 }
 
 }  // namespace
@@ -296,7 +294,7 @@ caf::behavior ticker(caf::stateful_actor<ticker_state>* self, const engine_conte
           || period.count() >= 1000) {
         self->send(st.ctx->store, atom::meta::value, std::string{"engine.now_ms"},
                    std::to_string(now));
-        daily_housekeeping(st.ctx, st.net.get(), st.last_cleanup, now);
+        daily_housekeeping(st.net.get(), st.last_cleanup, now);
       }
       // Every five seconds of wall time: apply what the CLI changed in the store.
       if (st.ticks % static_cast<std::uint64_t>(std::max<std::int64_t>(1, 5000 / period.count())) == 2)
@@ -339,7 +337,7 @@ caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engi
     }
     clock.set(next);
     ++st.steps;
-    daily_housekeeping(st.ctx, st.net.get(), st.last_cleanup, next);
+    daily_housekeeping(st.net.get(), st.last_cleanup, next);
     if (st.steps % 4096 == 0)
       self->send(st.ctx->store, atom::meta::value, std::string{"engine.now_ms"},
                  std::to_string(next));
