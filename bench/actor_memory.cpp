@@ -6,6 +6,7 @@
 #include "actors/engine_context.hpp"
 #include "actors/mailbox.hpp"
 #include "actors/shard.hpp"
+#include "bench/proc_status.hpp"
 #include "messages/messages.hpp"
 
 #include <caf/all.hpp>
@@ -13,25 +14,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <malloc.h>
 #include <string>
 #include <thread>
 
 using namespace warmup;
-
-namespace {
-
-long kib(const char* field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0)
-      return std::strtol(line.c_str() + std::string(field).size(), nullptr, 10);
-  return 0;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::uint32_t n = argc > 1 ? static_cast<std::uint32_t>(std::atoi(argv[1])) : 100000;
@@ -42,7 +29,7 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   malloc_trim(0);
-  long bare = kib("VmRSS:");
+  long bare = bench::proc_status_kib("VmRSS:");
 
   auto ctx = std::make_unique<engine_context>();
   ctx->cfg.node.shard_count = shards;
@@ -60,7 +47,7 @@ int main(int argc, char** argv) {
   }
   ctx->shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shards);
   malloc_trim(0);
-  long with_table = kib("VmRSS:");
+  long with_table = bench::proc_status_kib("VmRSS:");
 
   auto t0 = std::chrono::steady_clock::now();
   ctx->shards.resize(shards);
@@ -76,7 +63,7 @@ int main(int argc, char** argv) {
   }
   double spawn_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  long with_actors = kib("VmRSS:");
+  long with_actors = bench::proc_status_kib("VmRSS:");
   auto running = sys.registry().running();
 
   double per_actor = double(with_actors - with_table) * 1024.0 / double(n);

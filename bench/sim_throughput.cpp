@@ -5,6 +5,7 @@
 //   sim_throughput [mailboxes=10000] [days=30] [threads=2]
 #include "actors/node.hpp"
 #include "app/demo_pool.hpp"
+#include "bench/proc_status.hpp"
 #include "messages/messages.hpp"
 #include "storage/store.hpp"
 #include "warmup/random.hpp"
@@ -17,7 +18,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <queue>
 #include <string>
 #include <vector>
@@ -26,14 +26,6 @@ using namespace warmup;
 
 namespace {
 
-long rss_kib(const char* field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0)
-      return std::strtol(line.c_str() + std::string(field).size(), nullptr, 10);
-  return 0;
-}
 
 // The reference: one thread, one priority queue, each event re-arms a later one.
 double priority_queue_seconds(std::uint64_t events, std::uint64_t streams) {
@@ -75,7 +67,7 @@ int main(int argc, char** argv) {
   auto t_pool = std::chrono::steady_clock::now();
   app::create_demo_pool(*store, cfg, mailboxes, 1, start);
   double pool_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_pool).count();
-  long rss_before = rss_kib("VmRSS:");
+  long rss_before = bench::proc_status_kib("VmRSS:");
 
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", threads);
@@ -123,7 +115,7 @@ int main(int argc, char** argv) {
                 rep.mailboxes, rep.shards, rep.seconds, pool_s);
     node.stop();
   }
-  long rss_peak = rss_kib("VmHWM:");
+  long rss_peak = bench::proc_status_kib("VmHWM:");
   // Timed events of the engine: every mailbox wake (a slot, a receipt, a reply, a day).
   auto events = wakes;
   double pq = priority_queue_seconds(events, static_cast<std::uint64_t>(mailboxes));
