@@ -233,8 +233,12 @@ void start_day(self_ptr self, time_ms now, day_number d) {
     if (st.slots[i].status == state_t::slot_status::planned
         && now - st.slots[i].at > ctx.late_limit)
       skip_slot(self, i, "engine not running at slot time");
+  // The inbound cap follows the ramp's volume, not today's target: a weekend factor or a
+  // throttle cuts what a mailbox sends, not what it can take in (caps of 1 on a Sunday
+  // left whole pools without an eligible peer).
   self->send(ctx.directory, atom::upsert::value, st.settings->id,
-             static_cast<std::int32_t>(st.target), sends_allowed(st));
+             static_cast<std::int32_t>(base_volume(st.settings->ramp, st.ramp.ramp_day)),
+             sends_allowed(st));
   request_peers(self);
 }
 

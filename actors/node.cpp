@@ -143,6 +143,7 @@ node_start_report engine_node::start() {
   } else {
     driver_ = sys_.spawn(ticker, ctx_.get(), net_);
   }
+  node_ = sys_.spawn(node, ctx_.get(), std::chrono::milliseconds(5000));
   running_ = true;
   rep.seconds = std::chrono::duration<double>(clk::now() - t0).count();
   spdlog::info("event=node_started node={} mailboxes={} shards={} max_epoch={} "
@@ -174,6 +175,17 @@ std::vector<shard_view> engine_node::shard_views() {
   return out;
 }
 
+node_view engine_node::status() {
+  node_view v;
+  caf::scoped_actor self{sys_};
+  self->request(node_, std::chrono::seconds(10), atom::status::value)
+    .receive([&](const node_view& x) { v = x; },
+             [&](caf::error& err) {
+               spdlog::warn("event=node_status_failed error=\"{}\"", to_string(err));
+             });
+  return v;
+}
+
 bool engine_node::stop() {
   if (!running_)
     return true;
@@ -199,6 +211,7 @@ bool engine_node::stop() {
   for (auto& s : ctx.shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
   self->send_exit(driver_, caf::exit_reason::user_shutdown);
+  self->send_exit(node_, caf::exit_reason::user_shutdown);
   self->send_exit(ctx.directory, caf::exit_reason::user_shutdown);
   self->send_exit(ctx.transport, caf::exit_reason::user_shutdown);
   self->send_exit(ctx.store, caf::exit_reason::user_shutdown);
@@ -208,6 +221,7 @@ bool engine_node::stop() {
   ctx.transport = nullptr;
   ctx.directory = nullptr;
   driver_ = nullptr;
+  node_ = nullptr;
   spdlog::info("event=node_stopped node={} flushed={} sends={} receipts={} replies={}",
                ctx.node_name, all_flushed, ctx.counters.sends.load(),
                ctx.counters.receipts.load(), ctx.counters.replies.load());

@@ -44,6 +44,8 @@ public:
   sandbox::network& network() { return *net_; }
   // Per-shard views gathered with a timeout (introspection, tests).
   std::vector<shard_view> shard_views();
+  // The node actor's answer: the whole node, shards that did not answer counted missing.
+  node_view status();
 
 private:
   caf::actor_system& sys_;
@@ -51,6 +53,7 @@ private:
   std::shared_ptr<storage::store> store_;
   std::shared_ptr<sandbox::network> net_;
   caf::actor driver_;
+  node_actor node_;
   bool running_ = false;
 };
 

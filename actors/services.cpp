@@ -374,3 +374,54 @@ caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engi
 }
 
 }  // namespace warmup
+
+namespace warmup {
+
+// -- node ---------------------------------------------------------------------------
+
+node_actor::behavior_type node(node_actor::stateful_pointer<node_actor_state> self,
+                               const engine_context* ctx, std::chrono::milliseconds timeout) {
+  self->state.ctx = ctx;
+  return {
+    [=](atom::status) -> caf::result<node_view> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<node_view>();
+      auto view = std::make_shared<node_view>();
+      view->node = st.ctx->node_name;
+      view->shards = static_cast<std::uint32_t>(st.ctx->shards.size());
+      view->sends = st.ctx->counters.sends.load();
+      view->receipts = st.ctx->counters.receipts.load();
+      view->replies = st.ctx->counters.replies.load();
+      view->engine_now = st.ctx->clock.now();
+      auto open = std::make_shared<std::size_t>(st.ctx->shards.size());
+      if (*open == 0) {
+        rp.deliver(*view);
+        return rp;
+      }
+      auto done = [=]() mutable {
+        if (--*open == 0)
+          rp.deliver(*view);
+      };
+      for (auto& s : st.ctx->shards)
+        self->request(s, timeout, atom::status::value)
+          .then(
+            [=](const shard_view& v) mutable {
+              view->mailboxes += v.mailboxes;
+              for (std::size_t i = 0; i < v.by_state.size(); ++i)
+                view->by_state[i] += v.by_state[i];
+              view->restarts += v.restarts;
+              view->queued_writes += v.queued_writes;
+              if (v.stopped)
+                view->shards_stopped++;
+              done();
+            },
+            [=](caf::error&) mutable {
+              view->shards_missing++;
+              done();
+            });
+      return rp;
+    },
+  };
+}
+
+}  // namespace warmup

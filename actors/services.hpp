@@ -14,6 +14,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <chrono>
 #include <memory>
 #include <unordered_map>
 
@@ -83,5 +84,14 @@ struct sim_driver_state {
 };
 caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engine_context* ctx,
                          std::shared_ptr<sandbox::network> net);
+
+struct node_actor_state {
+  const engine_context* ctx = nullptr;
+  static inline const char* name = "node";
+};
+
+// The node actor: gathers its shards' views (each asked with `timeout`) into one.
+node_actor::behavior_type node(node_actor::stateful_pointer<node_actor_state> self,
+                               const engine_context* ctx, std::chrono::milliseconds timeout);
 
 }  // namespace warmup

@@ -125,12 +125,18 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
         auto& c = node.context().counters;
         auto inbox = c.inbox.load();
         auto spam = c.spam.load();
+        auto v = node.status();
+        auto by = [&](mailbox_state s) { return v.by_state[static_cast<std::size_t>(s)]; };
         spdlog::info("event=progress engine_time={} sends={} receipts={} inbox={} spam={} "
-                     "inbox_rate={:.3f} replies={} rescued={} skipped={}",
+                     "inbox_rate={:.3f} replies={} rescued={} skipped={} active={} "
+                     "throttled={} paused={} disconnected={} restarting={} shards_missing={}",
                      format_day(static_cast<day_number>(node.context().clock.now() / ms_per_day)),
                      c.sends.load(), c.receipts.load(), inbox, spam,
                      inbox + spam ? double(inbox) / double(inbox + spam) : 0.0,
-                     c.replies.load(), c.rescued.load(), c.skipped.load());
+                     c.replies.load(), c.rescued.load(), c.skipped.load(),
+                     by(mailbox_state::active), by(mailbox_state::throttled),
+                     by(mailbox_state::paused), by(mailbox_state::disconnected),
+                     by(mailbox_state::restarting), v.shards_missing);
       }
     }
     if (auto sig = stop_signal.load())

@@ -81,4 +81,9 @@ using directory_actor = caf::typed_actor<
   // A mailbox's daily limit changed (its ramp moved) or it became (in)active.
   caf::reacts_to<atom::upsert, mailbox_id, std::int32_t, bool>>;
 
+// The node actor: answers for the whole node (status protocol over its shards).
+using node_actor = caf::typed_actor<
+  // The node's state, gathered from every shard with a timeout.
+  caf::replies_to<atom::status>::with<node_view>>;
+
 }  // namespace warmup

@@ -118,6 +118,30 @@ struct day_seed {
   std::optional<std::vector<time_ms>> plan;
 };
 
+// A node's state, gathered from its shards (status protocol): shards that did not answer
+// in time are counted as missing, never waited on forever.
+struct node_view {
+  std::string node;
+  std::uint32_t shards = 0;
+  std::uint32_t shards_missing = 0;
+  std::uint32_t shards_stopped = 0;
+  std::uint64_t mailboxes = 0;
+  std::array<std::uint64_t, 6> by_state{};   // indexed by mailbox_state
+  std::uint64_t restarts = 0;
+  std::uint64_t queued_writes = 0;
+  std::uint64_t sends = 0;
+  std::uint64_t receipts = 0;
+  std::uint64_t replies = 0;
+  time_ms engine_now = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_view& x) {
+  return f(caf::meta::type_name("node_view"), x.node, x.shards, x.shards_missing,
+           x.shards_stopped, x.mailboxes, x.by_state, x.restarts, x.queued_writes, x.sends,
+           x.receipts, x.replies, x.engine_now);
+}
+
 // A mailbox's state as the store has it (the CLI may have changed it).
 struct mailbox_state_row {
   mailbox_id id = no_mailbox;
@@ -198,4 +222,5 @@ CAF_ADD_TYPE_ID(warmup, (warmup::incoming_mail))
 CAF_ADD_TYPE_ID(warmup, (warmup::placement_report))
 CAF_ADD_TYPE_ID(warmup, (warmup::mailbox_view))
 CAF_ADD_TYPE_ID(warmup, (warmup::shard_view))
+CAF_ADD_TYPE_ID(warmup, (warmup::node_view))
 CAF_END_TYPE_ID_BLOCK(warmup)

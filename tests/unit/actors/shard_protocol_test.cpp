@@ -236,6 +236,33 @@ TEST_F(ShardProtocol, AStaleEpochStopsTheShardAndWritesNothing) {
   EXPECT_GT(totals(monday).intents, intents_before) << "shard 1 kept working";
 }
 
+TEST_F(ShardProtocol, TheNodeActorGathersEveryShardAndCountsTheMissing) {
+  start(at(monday, 6));
+  ctx_->node_name = "test-node";
+  auto n = sys.spawn(node, ctx_.get(), std::chrono::milliseconds(1000));
+  auto ask = [&] {
+    node_view v;
+    self->send(n, atom::status::value);
+    consume_messages();
+    self->receive([&](const node_view& x) { v = x; });
+    return v;
+  };
+  auto v = ask();
+  EXPECT_EQ(v.node, "test-node");
+  EXPECT_EQ(v.shards, 2u);
+  EXPECT_EQ(v.shards_missing, 0u);
+  EXPECT_EQ(v.mailboxes, 9u);
+  EXPECT_EQ(v.by_state[static_cast<std::size_t>(mailbox_state::active)], 9u);
+  // A shard that is gone is reported missing, not waited on.
+  self->send_exit(ctx_->shards[1], caf::exit_reason::kill);
+  consume_messages();
+  v = ask();
+  EXPECT_EQ(v.shards_missing, 1u);
+  EXPECT_LT(v.mailboxes, 9u);
+  self->send_exit(n, caf::exit_reason::user_shutdown);
+  run();
+}
+
 TEST_F(ShardProtocol, ACrashedMailboxIsRestartedWithBackoff) {
   start(at(monday, 6));
   tick(at(monday, 6));
