@@ -126,7 +126,8 @@ node_start_report engine_node::start() {
   }
 
   // 5. Actors. The store is the gateway's alone from here on.
-  ctx.store = sys_.spawn<caf::detached>(store_gateway, store_);
+  ctx.store = sys_.spawn<caf::detached>(store_gateway, store_,
+                                        std::chrono::milliseconds(ctx.cfg.store.lazy_commit_ms));
   ctx.transport = sys_.spawn(sandbox_transport, ctx_.get(), net_);
   ctx.directory = sys_.spawn(directory, ctx_.get());
   ctx.shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shard_count);

@@ -17,8 +17,16 @@ namespace warmup {
 
 namespace {
 
-// Commits every queued batch in one transaction and answers each shard.
-void commit_queue(store_actor::stateful_pointer<store_gateway_state> self) {
+using gateway_ptr = store_actor::stateful_pointer<store_gateway_state>;
+
+std::size_t row_count(const storage::write_batch& b) {
+  return b.outcomes.size() + b.registry.size() + b.placements.size() + b.stats.size()
+         + b.ramps.size() + b.plans.size();
+}
+
+// Commits every queued intent batch in one transaction and answers each shard: a send
+// waits for this, so it happens as soon as the mailbox runs dry.
+void commit_intents(gateway_ptr self) {
   auto& st = self->state;
   if (st.queue.empty())
     return;
@@ -38,26 +46,70 @@ void commit_queue(store_actor::stateful_pointer<store_gateway_state> self) {
   }
 }
 
+// Writes the rest once enough has gathered (or `force`): each commit costs the pages it
+// dirties, so fewer, larger transactions write far less. Intents queued before are
+// committed first, so an outcome never reaches the store before its intent.
+void commit_lazy(gateway_ptr self, bool force) {
+  auto& st = self->state;
+  commit_intents(self);
+  if (st.lazy.empty())
+    return;
+  auto now = std::chrono::steady_clock::now();
+  if (!force && st.lazy_rows < 20000 && now - st.last_lazy_commit < st.lazy_commit)
+    return;
+  auto batches = std::move(st.lazy);
+  st.lazy.clear();
+  st.lazy_rows = 0;
+  st.last_lazy_commit = now;
+  try {
+    auto results = st.store->apply_many(batches);
+    st.batches += batches.size();
+    for (std::size_t i = 0; i < results.size(); ++i)
+      if (results[i].stale_epoch)
+        spdlog::error("event=store_writes_rejected shard={} epoch={} reason=\"stale lease "
+                      "epoch: another owner holds the shard\"",
+                      batches[i].shard, batches[i].epoch);
+  } catch (const std::exception& e) {
+    spdlog::error("event=store_apply_failed batches={} error=\"{}\"", batches.size(), e.what());
+  }
+}
+
 }  // namespace
 
 store_actor::behavior_type
 store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
-              std::shared_ptr<storage::store> store) {
+              std::shared_ptr<storage::store> store, std::chrono::milliseconds lazy_commit) {
   self->state.store = std::move(store);
+  self->state.lazy_commit = lazy_commit;
   return {
-    // Group commit: batches queue up while more messages wait; the queue is written in
-    // one transaction when the mailbox runs dry (or the queue is long).
+    // Group commit: intents queue up while more messages wait and are written in one
+    // transaction when the mailbox runs dry; the rest of a batch waits for a larger one.
     [=](atom::apply, storage::write_batch& b) -> caf::result<storage::batch_result> {
       auto& st = self->state;
-      auto rp = self->make_response_promise<storage::batch_result>();
-      st.queue.push_back(std::move(b));
-      st.promises.push_back(rp);
-      if (self->mailbox().empty() || st.queue.size() >= 256)
-        commit_queue(self);
-      return rp;
+      storage::write_batch intents;
+      intents.shard = b.shard;
+      intents.epoch = b.epoch;
+      intents.intents = std::move(b.intents);
+      b.intents.clear();
+      if (!b.empty()) {
+        st.lazy_rows += row_count(b);
+        st.lazy.push_back(std::move(b));
+      }
+      caf::result<storage::batch_result> answer = storage::batch_result{};
+      if (!intents.intents.empty()) {
+        auto rp = self->make_response_promise<storage::batch_result>();
+        st.queue.push_back(std::move(intents));
+        st.promises.push_back(rp);
+        answer = rp;
+      }
+      if (self->mailbox().empty() || st.queue.size() >= 256) {
+        commit_intents(self);
+        commit_lazy(self, st.lazy_commit.count() == 0);
+      }
+      return answer;
     },
     [=](atom::meta, const std::string& key, const std::string& value) {
-      commit_queue(self);
+      commit_lazy(self, false);
       try {
         self->state.store->put_meta(key, value);
       } catch (const std::exception& e) {
@@ -65,7 +117,7 @@ store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
       }
     },
     [=](atom::load, mailbox_id m, day_number day) -> caf::result<day_seed> {
-      commit_queue(self);
+      commit_lazy(self, true);
       try {
         day_seed seed;
         for (auto& row : self->state.store->intents(m, day, day))
@@ -78,7 +130,7 @@ store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
       }
     },
     [=](atom::status) -> caf::result<std::vector<mailbox_state_row>> {
-      commit_queue(self);
+      commit_lazy(self, true);
       try {
         storage::mailbox_filter all;
         all.include_removed = true;
@@ -91,7 +143,7 @@ store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
       }
     },
     [=](atom::flush) {
-      commit_queue(self);
+      commit_lazy(self, true);
       return true;
     },
   };

@@ -25,6 +25,12 @@ struct store_gateway_state {
   // Batches waiting for the next group commit, with the shards' response promises.
   std::vector<storage::write_batch> queue;
   std::vector<caf::typed_response_promise<storage::batch_result>> promises;
+  // Everything but intents (outcomes, registry, placements, counters, ramps, plans): written
+  // in larger transactions, at most lazy_commit behind, always after the intents before it.
+  std::vector<storage::write_batch> lazy;
+  std::size_t lazy_rows = 0;
+  std::chrono::milliseconds lazy_commit{250};
+  std::chrono::steady_clock::time_point last_lazy_commit = std::chrono::steady_clock::now();
   std::uint64_t batches = 0;
   std::uint64_t rows = 0;
   static inline const char* name = "store_gateway";
@@ -33,7 +39,8 @@ struct store_gateway_state {
 // Spawn with caf::detached: every handler blocks on the store.
 store_actor::behavior_type
 store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
-              std::shared_ptr<storage::store> store);
+              std::shared_ptr<storage::store> store,
+              std::chrono::milliseconds lazy_commit = std::chrono::milliseconds{250});
 
 struct sandbox_transport_state {
   const engine_context* ctx = nullptr;

@@ -33,6 +33,9 @@ struct store_config {
   std::string database_url;            // empty: SQLite file <data_dir>/warmup.db
   int batch_max = 2000;                // rows per store transaction
   int queue_max = 100000;              // pending writes before back-pressure
+  // Not a file key (yet): how long rows other than send intents may wait for a larger
+  // transaction. Intents are always committed before their send; 0 = no waiting (tests).
+  int lazy_commit_ms = 250;
 };
 
 struct sandbox_config {

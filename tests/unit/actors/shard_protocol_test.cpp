@@ -85,7 +85,8 @@ protected:
         seed.used_slots.push_back(row.intent.key.slot);
       seeds[shard_of(s->email, shard_count)].push_back(std::move(seed));
     }
-    ctx_->store = sys.spawn(store_gateway, store_);
+    // Every row committed as soon as the gateway is idle: the test reads the store.
+    ctx_->store = sys.spawn(store_gateway, store_, std::chrono::milliseconds(0));
     ctx_->transport = sys.spawn(sandbox_transport, ctx_.get(), net_);
     ctx_->directory = sys.spawn(directory, ctx_.get());
     ctx_->shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shard_count);
