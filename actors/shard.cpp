@@ -28,19 +28,6 @@ void append(std::vector<T>& to, std::vector<T>& from) {
   }
 }
 
-void add_counters(day_stats& to, const day_stats& d) {
-  to.planned += d.planned;
-  to.sent += d.sent;
-  to.inbox += d.inbox;
-  to.spam += d.spam;
-  to.missing += d.missing;
-  to.bounces += d.bounces;
-  to.replies += d.replies;
-  to.received += d.received;
-  to.rescued += d.rescued;
-  to.skipped += d.skipped;
-}
-
 std::size_t rows(const storage::write_batch& b) {
   return b.intents.size() + b.outcomes.size() + b.registry.size() + b.placements.size()
          + b.stats.size() + b.ramps.size() + b.plans.size();
@@ -295,7 +282,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
           if (fresh)
             s.pending.stats.push_back(d);
           else
-            add_counters(s.pending.stats[it->second].delta, d.delta);
+            s.pending.stats[it->second].delta += d.delta;
         }
         append(s.pending.ramps, b.ramps);
         append(s.pending.plans, b.plans);

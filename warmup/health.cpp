@@ -69,4 +69,18 @@ health_report assess_health(std::span<const day_stats> days, day_number today,
   return r;
 }
 
+day_stats& day_stats::operator+=(const day_stats& d) {
+  planned += d.planned;
+  sent += d.sent;
+  inbox += d.inbox;
+  spam += d.spam;
+  missing += d.missing;
+  bounces += d.bounces;
+  replies += d.replies;
+  received += d.received;
+  rescued += d.rescued;
+  skipped += d.skipped;
+  return *this;
+}
+
 }  // namespace warmup

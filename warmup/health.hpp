@@ -41,6 +41,8 @@ struct day_stats {
   std::uint32_t rescued = 0;    // ... of which it rescued from spam
   std::uint32_t skipped = 0;    // slots skipped (reconciled after a crash, transport errors)
   friend bool operator==(const day_stats&, const day_stats&) = default;
+  // Adds another delta of the same row (the day is kept).
+  day_stats& operator+=(const day_stats& d);
 };
 
 struct health_report {

@@ -202,4 +202,11 @@ TEST(HealthTest, BounceRateIsWeightedByRecency) {
   EXPECT_EQ(r.band, health_band::healthy);  // ~4.3% after weighting: below 5%
 }
 
+TEST(HealthTest, DayStatsAddEveryCounterAndKeepTheDay) {
+  day_stats a{10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  const day_stats b{99, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
+  a += b;
+  EXPECT_EQ(a, (day_stats{10, 11, 22, 33, 44, 55, 66, 77, 88, 99, 110}));
+}
+
 }  // namespace
