@@ -7,6 +7,13 @@ packages=(
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libpqxx-dev libspdlog-dev
   libgtest-dev libgmock-dev libsqlite3-dev libcurl4-openssl-dev libtomlplusplus-dev
   libhowardhinnant-date-dev libsodium-dev libxxhash-dev nlohmann-json3-dev libcli11-dev
+  # PostgreSQL server for the PostgreSQL store tests (started by the tests in a temp dir)
+  postgresql postgresql-client
+  # the real mail stack the SMTP/IMAP tests start on loopback (deploy/mailstack.sh)
+  dovecot-imapd dovecot-lmtpd dovecot-sieve postfix openssl curl
+  # the web console's browser test: Debian's chromium driven by npm playwright-core
+  # (npm itself comes with the machine's nodejs)
+  chromium nodejs
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -19,5 +26,7 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "install-deps: installing ${missing[*]}"
+# postfix asks which mail set-up to write; the tests write their own config.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
