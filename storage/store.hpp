@@ -3,6 +3,7 @@
 // the CLI, never from a cooperative scheduler thread.
 #pragma once
 
+#include "warmup/account.hpp"
 #include "warmup/health.hpp"
 #include "warmup/ramp.hpp"
 #include "warmup/types.hpp"
@@ -35,6 +36,11 @@ struct mailbox_record {
   ramp_state ramp;
   time_ms created_at = 0;
   time_ms updated_at = 0;
+  // Real mail only (settings.transport == smtp): servers and login, and the secret
+  // (password or OAuth2 refresh token) sealed by the caller (net/secret_box); the store
+  // keeps the sealed bytes as they are and never sees the plain secret.
+  mail_account account;
+  std::string sealed_secret;
 };
 
 struct mailbox_filter {
