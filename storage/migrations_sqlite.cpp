@@ -137,8 +137,38 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<migration, 1> all = {{
+// A real mailbox's account (servers, login; see warmup/account.hpp) and its secret,
+// sealed by the caller: opaque bytes the store never interprets. Existing mailboxes get
+// an unconfigured account (empty hosts) and no secret.
+constexpr std::string_view v2_sql = R"sql(
+ALTER TABLE mailboxes ADD COLUMN smtp_host       TEXT    NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN smtp_port       INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN smtp_security   TEXT    NOT NULL DEFAULT 'tls';
+ALTER TABLE mailboxes ADD COLUMN imap_host       TEXT    NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN imap_port       INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN imap_security   TEXT    NOT NULL DEFAULT 'tls';
+ALTER TABLE mailboxes ADD COLUMN login_username  TEXT    NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN auth_method     TEXT    NOT NULL DEFAULT 'password';
+ALTER TABLE mailboxes ADD COLUMN oauth_client_id TEXT    NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN token_url       TEXT    NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN ca_file         TEXT    NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN tls_verify      INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE mailboxes ADD COLUMN sealed_secret   BLOB    NOT NULL DEFAULT x'';
+
+-- The cluster's node registry. A single node never needs it; it exists so that both
+-- backends keep one schema version sequence and one interface.
+CREATE TABLE nodes (
+  id           TEXT    PRIMARY KEY,
+  address      TEXT    NOT NULL,
+  generation   INTEGER NOT NULL,
+  capacity     INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<migration, 2> all = {{
   {1, "create the warmup schema", v1_sql},
+  {2, "add mail accounts, sealed secrets and the node registry", v2_sql},
 }};
 
 }  // namespace

@@ -102,12 +102,14 @@ constexpr std::string_view sql_record_version =
   "window_min_gap_minutes, read_rate, important_rate, star_rate, reply_rate, "         \
   "rescue_rate, max_thread_turns, ramp_preset, ramp_day, throttle_percent, "           \
   "cooldown_until, last_completed, health_band, paused_by_health, created_at, "        \
-  "updated_at"
+  "updated_at, smtp_host, smtp_port, smtp_security, imap_host, imap_port, "            \
+  "imap_security, login_username, auth_method, oauth_client_id, token_url, ca_file, "  \
+  "tls_verify, sealed_secret"
 
 constexpr std::string_view sql_insert_mailbox =
   "INSERT INTO mailboxes (domain, " WARMUP_MAILBOX_COLUMNS ") VALUES (?, "
   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-  "?, ?, ?)";
+  "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr std::string_view sql_select_mailbox_prefix =
   "SELECT id, " WARMUP_MAILBOX_COLUMNS " FROM mailboxes";
 constexpr std::string_view sql_get_mailbox =
@@ -205,6 +207,18 @@ constexpr std::string_view sql_count_intent_slots =
 constexpr std::string_view sql_intent_slots =
   "SELECT slot FROM send_intents WHERE mailbox = ? AND day = ? AND slot BETWEEN ? AND ?";
 
+// A restarted node registers a higher generation; an older one cannot overwrite it.
+constexpr std::string_view sql_register_node =
+  "INSERT INTO nodes (id, address, generation, capacity, heartbeat_at) "
+  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET address = excluded.address, "
+  "generation = excluded.generation, capacity = excluded.capacity, "
+  "heartbeat_at = max(heartbeat_at, excluded.heartbeat_at) "
+  "WHERE excluded.generation >= generation";
+constexpr std::string_view sql_heartbeat =
+  "UPDATE nodes SET heartbeat_at = max(heartbeat_at, ?) WHERE id = ? AND generation = ?";
+constexpr std::string_view sql_list_nodes =
+  "SELECT id, address, generation, capacity, heartbeat_at FROM nodes ORDER BY id";
+
 constexpr std::string_view sql_put_meta =
   "INSERT INTO meta (key, value) VALUES (?, ?) "
   "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
@@ -278,6 +292,12 @@ public:
     return p == nullptr ? std::string{} : std::string(reinterpret_cast<const char*>(p),
                                                        static_cast<std::size_t>(n));
   }
+  std::string col_blob(int c) const {
+    auto p = sqlite3_column_blob(stmt_, c);
+    auto n = sqlite3_column_bytes(stmt_, c);
+    return p == nullptr ? std::string{} : std::string(static_cast<const char*>(p),
+                                                       static_cast<std::size_t>(n));
+  }
   std::vector<time_ms> col_slot_times(int c) const {
     auto p = sqlite3_column_blob(stmt_, c);
     return decode_slot_times(p, sqlite3_column_bytes(stmt_, c));
@@ -323,6 +343,10 @@ public:
                    time_ms ttl) override;
   void release_lease(shard_id s, const std::string& owner, epoch_t epoch) override;
   std::optional<lease> get_lease(shard_id s) override;
+
+  bool register_node(const node_info& n) override;
+  bool heartbeat(const std::string& node_id, std::uint64_t generation) override;
+  std::vector<node_info> list_nodes() override;
 
   batch_result apply(const write_batch& b) override;
   std::vector<batch_result> apply_many(const std::vector<write_batch>& batches) override;
@@ -606,6 +630,20 @@ mailbox_record sqlite_store::read_mailbox(const statement_use& q) const {
   r.ramp.paused_by_health = q.col_i64(c++) != 0;
   r.created_at = q.col_i64(c++);
   r.updated_at = q.col_i64(c++);
+  auto& a = r.account;
+  a.smtp.host = q.col_text(c++);
+  a.smtp.port = static_cast<std::uint16_t>(q.col_i64(c++));
+  auto smtp_security = q.col_text(c++);
+  a.imap.host = q.col_text(c++);
+  a.imap.port = static_cast<std::uint16_t>(q.col_i64(c++));
+  auto imap_security = q.col_text(c++);
+  a.username = q.col_text(c++);
+  auto auth = q.col_text(c++);
+  a.oauth_client_id = q.col_text(c++);
+  a.token_url = q.col_text(c++);
+  a.ca_file = q.col_text(c++);
+  a.tls_verify = q.col_i64(c++) != 0;
+  r.sealed_secret = q.col_blob(c++);
 
   auto bad = [&](const char* what, const std::string& value) {
     return store_error("SQLite store '" + path_ + "': mailbox " + std::to_string(s.id)
@@ -623,6 +661,18 @@ mailbox_record sqlite_store::read_mailbox(const statement_use& q) const {
   if (!b)
     throw bad("health band", band);
   r.ramp.band = *b;
+  auto ss = parse_mail_security(smtp_security);
+  if (!ss)
+    throw bad("SMTP security", smtp_security);
+  a.smtp.security = *ss;
+  auto is = parse_mail_security(imap_security);
+  if (!is)
+    throw bad("IMAP security", imap_security);
+  a.imap.security = *is;
+  auto am = parse_auth_method(auth);
+  if (!am)
+    throw bad("auth method", auth);
+  a.auth = *am;
   return r;
 }
 
@@ -664,7 +714,20 @@ mailbox_id sqlite_store::add_mailbox(const mailbox_record& r) {
     .text(to_string(r.ramp.band))
     .i64(r.ramp.paused_by_health ? 1 : 0)
     .i64(r.created_at)
-    .i64(r.updated_at);
+    .i64(r.updated_at)
+    .text(r.account.smtp.host)
+    .i64(r.account.smtp.port)
+    .text(to_string(r.account.smtp.security))
+    .text(r.account.imap.host)
+    .i64(r.account.imap.port)
+    .text(to_string(r.account.imap.security))
+    .text(r.account.username)
+    .text(to_string(r.account.auth))
+    .text(r.account.oauth_client_id)
+    .text(r.account.token_url)
+    .text(r.account.ca_file)
+    .i64(r.account.tls_verify ? 1 : 0)
+    .blob(r.sealed_secret);
   int rc = q.step_rc();
   if (rc == SQLITE_CONSTRAINT_UNIQUE)
     throw duplicate_mailbox("SQLite store '" + path_ + "': mailbox " + s.email
@@ -800,6 +863,38 @@ std::optional<lease> sqlite_store::get_lease(shard_id s) {
   if (!q.step())
     return std::nullopt;
   return lease{s, q.col_text(0), static_cast<epoch_t>(q.col_i64(1)), q.col_i64(2)};
+}
+
+// --- node registry -------------------------------------------------------------------
+
+bool sqlite_store::register_node(const node_info& n) {
+  use(sql_register_node, "register node")
+    .text(n.id)
+    .text(n.address)
+    .i64(static_cast<std::int64_t>(n.generation))
+    .i64(n.capacity)
+    .i64(wall_clock_ms())
+    .run();
+  return changes() == 1;
+}
+
+bool sqlite_store::heartbeat(const std::string& node_id, std::uint64_t generation) {
+  use(sql_heartbeat, "record node heartbeat")
+    .i64(wall_clock_ms())
+    .text(node_id)
+    .i64(static_cast<std::int64_t>(generation))
+    .run();
+  return changes() == 1;
+}
+
+std::vector<node_info> sqlite_store::list_nodes() {
+  auto q = use(sql_list_nodes, "list nodes");
+  std::vector<node_info> out;
+  while (q.step())
+    out.push_back(node_info{q.col_text(0), q.col_text(1),
+                            static_cast<std::uint64_t>(q.col_i64(2)),
+                            static_cast<std::uint32_t>(q.col_i64(3)), q.col_i64(4)});
+  return out;
 }
 
 // --- batched writes ------------------------------------------------------------------

@@ -57,9 +57,22 @@ std::vector<mailbox_id> store::add_mailboxes(const std::vector<mailbox_record>& 
 }
 
 // Version 1: mailboxes, shard leases, send intents, message registry, day stats, plans,
-// meta. Every backend's migration list must end at this number (checked by its tests).
+// meta. Version 2: a mailbox's mail account and sealed secret; the node registry.
+// Every backend's migration list must end at this number (checked by its tests).
 int store::latest_schema_version() {
-  return 1;
+  return 2;
+}
+
+bool store::register_node(const node_info&) {
+  throw store_error("this store has no node registry");
+}
+
+bool store::heartbeat(const std::string&, std::uint64_t) {
+  throw store_error("this store has no node registry");
+}
+
+std::vector<node_info> store::list_nodes() {
+  throw store_error("this store has no node registry");
 }
 
 std::vector<batch_result> store::apply_many(const std::vector<write_batch>& batches) {

@@ -155,6 +155,17 @@ struct lease {
   time_ms expires_at = 0;
 };
 
+// One node of a cluster as the node registry knows it. `generation` grows with every
+// start of the node (a restarted process registers a higher one), so a heartbeat from an
+// older incarnation that is still running is refused instead of keeping it alive.
+struct node_info {
+  std::string id;                 // the node's name, unique in the cluster
+  std::string address;            // where its peers reach it (host:port)
+  std::uint64_t generation = 0;
+  std::uint32_t capacity = 1;     // relative weight for shard placement
+  time_ms heartbeat_at = 0;       // set by the store (PostgreSQL: the DB clock)
+};
+
 // The figures of `warmup status`, for the UTC day containing `now`.
 struct status_summary {
   std::uint64_t total_mailboxes = 0;          // not removed
@@ -200,6 +211,17 @@ public:
   virtual void release_lease(shard_id s, const std::string& owner, epoch_t epoch) = 0;
   virtual std::optional<lease> get_lease(shard_id s) = 0;
 
+  // Node registry (the cluster's arbiter of who is alive). register_node inserts or
+  // updates the node and stamps its heartbeat; it returns false (changing nothing) when a
+  // newer generation of that node is registered already. heartbeat stamps heartbeat_at
+  // for the node at exactly that generation and returns false otherwise (unknown node,
+  // or superseded by a restart). Stamps use the store's clock: the DB clock on
+  // PostgreSQL, the wall clock on SQLite. list_nodes is ordered by id. The defaults
+  // throw store_error (a backend without a registry).
+  virtual bool register_node(const node_info& n);
+  virtual bool heartbeat(const std::string& node_id, std::uint64_t generation);
+  virtual std::vector<node_info> list_nodes();
+
   // Batched, epoch-fenced writes (one transaction).
   virtual batch_result apply(const write_batch& b) = 0;
   // Several shards' batches in one transaction (group commit), each fenced on its own.
@@ -228,5 +250,26 @@ public:
 // Opens (creating if needed) the SQLite store at `path` and migrates it.
 // `read_only` opens an existing store for the CLI next to a running node (WAL mode).
 std::unique_ptr<store> open_sqlite(const std::string& path, bool read_only = false);
+
+// Which clock a PostgreSQL store judges lease expiry by.
+//   database: expires_at = DB now() + ttl, expiry compared with DB now(); the `now`
+//             argument of acquire_lease / renew_lease is ignored. One clock for every
+//             node of a cluster: a skewed node clock can neither steal a live lease nor
+//             keep a dead one. The default.
+//   caller:   `now` is used exactly as SQLite does (the engine's own, possibly
+//             simulated, clock): for a single node on a simulated clock and the contract
+//             tests, which check lease arithmetic on hand-picked instants.
+enum class lease_clock : std::uint8_t { database, caller };
+
+struct postgres_options {
+  lease_clock leases = lease_clock::database;
+  bool read_only = false;           // the CLI next to running nodes: never migrates
+  std::size_t max_connections = 4;  // the pool (the store gateway, the console's reader)
+};
+
+// Opens the PostgreSQL store at `url` (postgres://user[:password]@host[:port]/db?...),
+// and migrates it (under an advisory lock: several nodes may start at once) unless
+// read-only. Errors never contain the password (see redact_url in open_store.hpp).
+std::unique_ptr<store> open_postgres(const std::string& url, const postgres_options& o = {});
 
 }  // namespace warmup::storage

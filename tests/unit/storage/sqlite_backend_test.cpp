@@ -206,6 +206,38 @@ TEST_F(sqlite_store_test, lost_version_rows_are_refused_not_guessed) {
   }
 }
 
+// A store written by the previous binary (schema 1) upgrades in place: its mailboxes
+// get an unconfigured account and no secret, and the node registry appears.
+TEST_F(sqlite_store_test, a_version_1_store_migrates_to_the_latest_and_keeps_its_mailboxes) {
+  auto v1 = sqlite_migrations()[0];
+  ASSERT_EQ(v1.version, 1);
+  exec_raw(path, std::string(v1.sql)
+                   + "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, purpose TEXT "
+                     "NOT NULL, applied_at INTEGER NOT NULL);"
+                     "INSERT INTO schema_version VALUES (1, 'v1', 0);");
+  // A mailbox as the version 1 binary wrote it (its own column list).
+  exec_raw(path,
+           "INSERT INTO mailboxes (email, domain, display_name, provider, organisation, "
+           "timezone, transport, state, created_day, ramp_start, ramp_step, ramp_ceiling, "
+           "ramp_variance, ramp_weekdays_only, ramp_weekend_factor, window_start_minute, "
+           "window_end_minute, window_min_gap_minutes, read_rate, important_rate, star_rate, "
+           "reply_rate, rescue_rate, max_thread_turns, ramp_preset, ramp_day, "
+           "throttle_percent, cooldown_until, last_completed, health_band, paused_by_health, "
+           "created_at, updated_at) VALUES ('old@a.test', 'a.test', 'Old', 'gmail', 'a.test', "
+           "'UTC', 'sandbox', 'active', 1, 3, 2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, "
+           "0.08, 0.35, 1.0, 4, 'standard', 5, 100, 0, 4, 'healthy', 0, 10, 20)");
+  EXPECT_THROW(open_sqlite(path, true), store_error);  // read-only cannot upgrade
+  auto s = open_sqlite(path);
+  EXPECT_EQ(s->schema_version(), store::latest_schema_version());
+  auto old = s->find_mailbox("old@a.test");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->ramp.ramp_day, 5);
+  EXPECT_TRUE(old->account == mail_account{});
+  EXPECT_TRUE(old->sealed_secret.empty());
+  EXPECT_TRUE(s->register_node({"n1", "h:1", 1, 1, 0}));
+  EXPECT_EQ(s->list_nodes().size(), 1u);
+}
+
 TEST_F(sqlite_store_test, opening_a_non_database_file_fails_with_the_path) {
   {
     std::FILE* f = std::fopen(path.c_str(), "wb");

@@ -56,6 +56,16 @@ mailbox_record make_mailbox(const std::string& email, const std::string& provide
   return r;
 }
 
+// Sealed secrets are opaque bytes: NULs, every byte value, invalid UTF-8.
+std::string sealed_bytes() {
+  std::string bytes("\0\0sealed\0", 10);
+  for (int b = 0; b < 256; ++b)
+    bytes.push_back(static_cast<char>(b));
+  bytes += std::string("\xff\xfe\x00\x80", 4);
+  bytes.push_back('\0');
+  return bytes;
+}
+
 // Every field away from its default, doubles that do not survive a decimal round trip.
 mailbox_record unusual_mailbox() {
   mailbox_record r;
@@ -75,6 +85,16 @@ mailbox_record unusual_mailbox() {
   r.ramp = {11, 56, day0 + 3, day0 - 1, health_band::throttle, true};
   r.created_at = -5;
   r.updated_at = (time_ms{1} << 52) + 1;
+  auto& a = r.account;
+  a.smtp = {"smtp.sub.example.org", 2525, mail_security::starttls};
+  a.imap = {"imap.sub.example.org", 65535, mail_security::none};
+  a.username = "zoë+login@sub.example.org";
+  a.auth = auth_method::oauth2;
+  a.oauth_client_id = "client-id.apps.example";
+  a.token_url = "https://login.example.org/oauth2/token?x=1&y='2'";
+  a.ca_file = "/etc/ssl/private ca/bundle.pem";
+  a.tls_verify = false;
+  r.sealed_secret = sealed_bytes();
   return r;
 }
 
@@ -97,6 +117,12 @@ void expect_same(const mailbox_record& want, const mailbox_record& got) {
   EXPECT_TRUE(want.ramp == got.ramp);
   EXPECT_EQ(want.created_at, got.created_at);
   EXPECT_EQ(want.updated_at, got.updated_at);
+  EXPECT_TRUE(want.account == got.account);
+  EXPECT_EQ(want.account.smtp.host, got.account.smtp.host);
+  EXPECT_EQ(want.account.imap.port, got.account.imap.port);
+  EXPECT_EQ(want.account.username, got.account.username);
+  EXPECT_EQ(want.sealed_secret.size(), got.sealed_secret.size());
+  EXPECT_TRUE(want.sealed_secret == got.sealed_secret);
 }
 
 epoch_t hold_shard(store& s, shard_id shard = 0) {
@@ -217,6 +243,33 @@ TEST_P(store_contract, every_setting_round_trips_exactly) {
   auto got2 = db().get_mailbox(id2);
   ASSERT_TRUE(got2);
   expect_same(plain, *got2);
+}
+
+TEST_P(store_contract, accounts_and_sealed_secrets_round_trip_through_every_read) {
+  auto want = unusual_mailbox();
+  ASSERT_EQ(want.sealed_secret.size(), 10u + 256u + 5u);
+  ASSERT_EQ(want.sealed_secret[0], '\0');
+  auto id = db().add_mailbox(want);
+  auto other = make_mailbox("plain@a.test");
+  other.sealed_secret = std::string(1, '\0');  // a single NUL is not "no secret"
+  auto id2 = db().add_mailboxes({other})[0];
+  expect_same(want, *db().get_mailbox(id));
+  expect_same(want, *db().find_mailbox(want.settings.email));
+  auto listed = db().list_mailboxes({});
+  ASSERT_EQ(listed.size(), 2u);
+  expect_same(want, listed[0]);
+  expect_same(other, listed[1]);
+  EXPECT_EQ(db().get_mailbox(id2)->sealed_secret, std::string(1, '\0'));
+  // A state change keeps both.
+  ASSERT_TRUE(db().set_mailbox_state(id, mailbox_state::paused));
+  auto got = db().get_mailbox(id);
+  EXPECT_TRUE(got->account == want.account);
+  EXPECT_EQ(got->sealed_secret, want.sealed_secret);
+  // The defaults: an unconfigured account and no secret.
+  auto plain = db().get_mailbox(db().add_mailbox(make_mailbox("none@a.test")));
+  EXPECT_FALSE(plain->account.configured());
+  EXPECT_TRUE(plain->account == mail_account{});
+  EXPECT_TRUE(plain->sealed_secret.empty());
 }
 
 TEST_P(store_contract, add_mailboxes_adds_all_in_order_or_none_on_a_duplicate) {
@@ -426,6 +479,57 @@ TEST_P(store_contract, lease_release_frees_the_shard_and_keeps_the_epoch) {
   EXPECT_EQ(l->expires_at, 0);
   EXPECT_EQ(l->epoch, 1u);
   EXPECT_EQ(db().acquire_lease(3, node_b, 1001, 100), epoch_t{2});
+}
+
+// --- node registry -------------------------------------------------------------------
+
+node_info make_node(const std::string& id, std::uint64_t generation, std::uint32_t capacity = 1) {
+  node_info n;
+  n.id = id;
+  n.address = id + ".cluster.test:4242";
+  n.generation = generation;
+  n.capacity = capacity;
+  return n;
+}
+
+TEST_P(store_contract, nodes_register_heartbeat_and_older_generations_are_refused) {
+  EXPECT_TRUE(db().list_nodes().empty());
+  EXPECT_FALSE(db().heartbeat("node-b", 1));  // unknown node
+  ASSERT_TRUE(db().register_node(make_node("node-b", 7, 3)));
+  ASSERT_TRUE(db().register_node(make_node("node-a", 1)));
+  auto nodes = db().list_nodes();
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].id, "node-a");  // ordered by id
+  EXPECT_EQ(nodes[1].id, "node-b");
+  EXPECT_EQ(nodes[1].address, "node-b.cluster.test:4242");
+  EXPECT_EQ(nodes[1].generation, 7u);
+  EXPECT_EQ(nodes[1].capacity, 3u);
+  EXPECT_GT(nodes[1].heartbeat_at, 0);
+  auto first_beat = nodes[1].heartbeat_at;
+
+  EXPECT_TRUE(db().heartbeat("node-b", 7));
+  EXPECT_FALSE(db().heartbeat("node-b", 6));  // a stale incarnation
+  EXPECT_FALSE(db().heartbeat("node-b", 8));  // not registered yet
+  EXPECT_GE(db().list_nodes()[1].heartbeat_at, first_beat);
+
+  // A restart registers a higher generation, with a new address; the old one is refused.
+  auto restarted = make_node("node-b", 8, 5);
+  restarted.address = "10.0.0.9:4242";
+  ASSERT_TRUE(db().register_node(restarted));
+  EXPECT_FALSE(db().register_node(make_node("node-b", 7, 3)));
+  EXPECT_FALSE(db().heartbeat("node-b", 7));
+  EXPECT_TRUE(db().heartbeat("node-b", 8));
+  nodes = db().list_nodes();
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[1].generation, 8u);
+  EXPECT_EQ(nodes[1].address, "10.0.0.9:4242");
+  EXPECT_EQ(nodes[1].capacity, 5u);
+  // The same generation again (a re-register after a lost reply) is accepted.
+  EXPECT_TRUE(db().register_node(restarted));
+  // A generation above INT64_MAX survives.
+  ASSERT_TRUE(db().register_node(make_node("node-c", 0xF000000000000001ull)));
+  EXPECT_EQ(db().list_nodes()[2].generation, 0xF000000000000001ull);
+  EXPECT_TRUE(db().heartbeat("node-c", 0xF000000000000001ull));
 }
 
 // --- batched writes ------------------------------------------------------------------
