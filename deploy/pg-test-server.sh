@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# pg-test-server.sh: a throwaway PostgreSQL server for tests and benchmarks, in DIR only.
+#
+#   pg-test-server.sh start DIR [PORT]   initdb (once) and start; prints the URL
+#   pg-test-server.sh stop DIR           stop if running (idempotent)
+#   pg-test-server.sh url DIR            print the URL of a started server
+#
+# Trust authentication, listening on 127.0.0.1 only (and a unix socket in DIR). The data
+# is disposable, so fsync and synchronous commit are off unless PG_TEST_DURABLE=1 (the
+# benchmark sets it so that its figures include real commits). initdb refuses to run as
+# root: as root, everything runs as the `postgres` system user and DIR is given to it.
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 start DIR [PORT] | stop DIR | url DIR" >&2
+  exit 2
+}
+
+[[ $# -ge 2 ]] || usage
+action=$1
+dir=$2
+port=${3:-}
+
+bin_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [[ -z "$bin_dir" || ! -x "$bin_dir/initdb" ]]; then
+  echo "pg-test-server: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin;" \
+       "install them with: apt-get install postgresql" >&2
+  exit 3
+fi
+
+# Runs a server binary as the owner of the data (postgres when we are root).
+as_owner() {
+  if [[ $(id -u) -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+data="$dir/data"
+log="$dir/postgres.log"
+
+url_of() {
+  echo "postgresql://postgres@127.0.0.1:$1/postgres"
+}
+
+running() {
+  [[ -f "$data/postmaster.pid" ]] && as_owner "$bin_dir/pg_ctl" -D "$data" status >/dev/null 2>&1
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+pick_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! port_in_use "$p"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "pg-test-server: no free port found" >&2
+  return 1
+}
+
+case "$action" in
+  start)
+    mkdir -p "$dir"
+    if [[ $(id -u) -eq 0 ]]; then
+      if ! id postgres >/dev/null 2>&1; then
+        echo "pg-test-server: running as root needs the 'postgres' system user" \
+             "(apt-get install postgresql creates it)" >&2
+        exit 3
+      fi
+      chown postgres: "$dir"
+      chmod 700 "$dir"
+    fi
+    if running; then
+      url_of "$(cat "$dir/port")"
+      exit 0
+    fi
+    if [[ ! -f "$data/PG_VERSION" ]]; then
+      # -N: no fsync of the fresh cluster (disposable); C locale: byte-wise, fast, the
+      # same everywhere.
+      as_owner "$bin_dir/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-locale -N \
+        >"$dir/initdb.log" 2>&1 || {
+        echo "pg-test-server: initdb failed, see $dir/initdb.log:" >&2
+        tail -n 20 "$dir/initdb.log" >&2
+        exit 4
+      }
+    fi
+    durability=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+    if [[ "${PG_TEST_DURABLE:-0}" == 1 ]]; then
+      durability=()
+    fi
+    # A given port is tried once; a picked one is retried (another process may take it
+    # between the check and the bind).
+    tries=1
+    [[ -z "$port" ]] && tries=5
+    for _ in $(seq 1 "$tries"); do
+      p=${port:-$(pick_port)}
+      opts="-c listen_addresses=127.0.0.1 -c port=$p -c unix_socket_directories=$dir"
+      opts+=" -c max_connections=200 -c shared_buffers=128MB ${durability[*]:-}"
+      if as_owner "$bin_dir/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$opts" start \
+           >/dev/null 2>&1; then
+        echo "$p" >"$dir/port"
+        url_of "$p"
+        exit 0
+      fi
+    done
+    echo "pg-test-server: the server did not start, see $log:" >&2
+    tail -n 20 "$log" >&2 || true
+    exit 5
+    ;;
+  stop)
+    if running; then
+      as_owner "$bin_dir/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null
+    fi
+    exit 0
+    ;;
+  url)
+    running || { echo "pg-test-server: not running in $dir" >&2; exit 1; }
+    url_of "$(cat "$dir/port")"
+    ;;
+  *)
+    usage
+    ;;
+esac
