@@ -56,6 +56,7 @@ struct key_spec {
   std::function<bool(const std::string&)> check;                        // other text rules
   std::string allowed;                                                  // for messages
   std::function<void(engine_config&, const setting_value&)> assign;
+  bool secret = false;   // its value never appears in a message (tokens)
 
   std::string dotted() const { return section.empty() ? name : section + "." + name; }
 };
@@ -239,6 +240,8 @@ key_spec clock_time_key(std::string section, std::string name,
 bool any_text(const std::string&) { return true; }
 
 bool check_console(const std::string& v) {
+  if (v == "off")
+    return true;
   auto colon = v.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == v.size())
     return false;
@@ -246,6 +249,14 @@ bool check_console(const std::string& v) {
   auto rest = std::string_view(v).substr(colon + 1);
   auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), port);
   return ec == std::errc{} && p == rest.data() + rest.size() && port >= 0 && port <= 65535;
+}
+
+// The console's bearer token: long enough not to be guessed, no spaces (HTTP header).
+bool check_console_token(const std::string& v) {
+  if (v.empty())
+    return true;
+  return v.size() >= 16 && v.size() <= 512
+         && std::none_of(v.begin(), v.end(), [](unsigned char ch) { return ch <= ' ' || ch == 127; });
 }
 
 bool two_digits(std::string_view s, int max) {
@@ -295,7 +306,7 @@ const std::string timezone_allowed =
   "America/New_York";
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> names = {"node",   "clock", "store",      "sandbox",
+  static const std::vector<std::string> names = {"node",   "console", "clock", "store",      "sandbox",
                                                  "log",    "ramp",  "window",     "engagement",
                                                  "health", "peers"};
   return names;
@@ -319,8 +330,17 @@ const std::vector<key_spec>& key_table() {
                             store_int([](engine_config& c) -> auto& { return c.node.shard_count; })));
     t.push_back(integer_key("node", "scheduler_threads", 1, 256,
                             store_int([](engine_config& c) -> auto& { return c.node.scheduler_threads; })));
-    t.push_back(text_key("node", "console", "HOST:PORT, e.g. 127.0.0.1:8025", check_console,
-                         store_text([](engine_config& c) -> auto& { return c.node.console; })));
+    // [console]
+    t.push_back(text_key("console", "listen", "HOST:PORT (port 0: any free port) or \"off\", "
+                         "e.g. 127.0.0.1:8025", check_console,
+                         store_text([](engine_config& c) -> auto& { return c.console.listen; })));
+    {
+      auto k = text_key("console", "token", "a token of at least 16 characters without "
+                        "spaces, or empty", check_console_token,
+                        store_text([](engine_config& c) -> auto& { return c.console.token; }));
+      k.secret = true;
+      t.push_back(std::move(k));
+    }
     // [clock]
     t.push_back(real_key("clock", "time_scale", 0.0, 1e6, true,
                          store_real([](engine_config& c) -> auto& { return c.clock.time_scale; })));
@@ -668,9 +688,12 @@ std::optional<std::string> check_value(const key_spec& k, const setting_value& v
 // ---------------------------------------------------------------------------------------
 // Errors phrased from the origin of a value.
 
-[[noreturn]] void fail_value(const key_spec& k, const origin& o, const std::string& reason) {
+[[noreturn]] void fail_value(const key_spec& k, const origin& o_in, const std::string& reason) {
   std::string message;
   const std::string key = k.dotted();
+  auto o = o_in;
+  if (k.secret)
+    o.text = "(hidden)";
   switch (o.from) {
     case layer::file:
       message = key + " = " + o.text + ": " + reason;

@@ -20,7 +20,12 @@ struct node_config {
   std::string name;                    // default: hostname
   std::uint32_t shard_count = 256;     // fixed at cluster creation
   int scheduler_threads = 2;           // CAF worker threads
-  std::string console = "127.0.0.1:8025";  // HOST:PORT of the console (issue 4)
+};
+
+struct console_config {
+  std::string listen = "127.0.0.1:8025";  // HOST:PORT of the console and API; "off": none
+  std::string token;                   // bearer token; empty: loopback bind only. Secret:
+                                       // never logged or printed.
 };
 
 struct clock_config {
@@ -60,6 +65,7 @@ struct engine_config {
   health_params health;
   peer_rules peers;
   node_config node;
+  console_config console;
   clock_config clock;
   store_config store;
   sandbox_config sandbox;

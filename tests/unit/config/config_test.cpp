@@ -119,6 +119,18 @@ TEST_F(config_file, environment_preset_replaces_the_curve_but_keeps_explicit_fil
 // ---------------------------------------------------------------------------------------
 // File values
 
+TEST_F(config_file, a_bad_console_token_is_named_but_never_printed) {
+  auto path = write("[console]\ntoken = \"hunter2 secret\"\n");
+  try {
+    load(path, home_env);
+    FAIL() << "a token with a space must be refused";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.key, "console.token");
+    EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("(hidden)"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(config_file, reads_every_section) {
   auto path = write(R"(
 data_dir = "/srv/warmup"
@@ -128,7 +140,9 @@ default_timezone = "Europe/Berlin"
 name = "node-a"
 shard_count = 64
 scheduler_threads = 4
-console = "0.0.0.0:9000"
+[console]
+listen = "0.0.0.0:9000"
+token = "0123456789abcdef-token"
 [clock]
 time_scale = 1440
 start = "2026-03-02T07:30"
@@ -192,7 +206,8 @@ cc_rate = 0.2
   EXPECT_EQ(c.node.name, "node-a");
   EXPECT_EQ(c.node.shard_count, 64u);
   EXPECT_EQ(c.node.scheduler_threads, 4);
-  EXPECT_EQ(c.node.console, "0.0.0.0:9000");
+  EXPECT_EQ(c.console.listen, "0.0.0.0:9000");
+  EXPECT_EQ(c.console.token, "0123456789abcdef-token");
   EXPECT_DOUBLE_EQ(c.clock.time_scale, 1440.0);
   EXPECT_EQ(c.clock.start, "2026-03-02T07:30");
   EXPECT_EQ(c.clock.tick_ms, 50);
@@ -320,7 +335,8 @@ TEST_F(config_file, each_range_rule_is_enforced) {
   const std::vector<bad> cases = {
     {"[node]\nshard_count = 0\n", "node.shard_count", "from 1 to 65536"},
     {"[node]\nshard_count = 65537\n", "node.shard_count", "from 1 to 65536"},
-    {"[node]\nconsole = \"localhost\"\n", "node.console", "HOST:PORT"},
+    {"[console]\nlisten = \"localhost\"\n", "console.listen", "HOST:PORT"},
+    {"[console]\ntoken = \"short\"\n", "console.token", "at least 16 characters"},
     {"[clock]\ntime_scale = 0\n", "clock.time_scale", "greater than 0"},
     {"[clock]\ntime_scale = 2e6\n", "clock.time_scale", "at most 1e+06"},
     {"[clock]\nstart = \"tomorrow\"\n", "clock.start", "YYYY-MM-DD"},
@@ -584,7 +600,7 @@ TEST(config_docs, example_file_loads_to_the_defaults) {
   EXPECT_EQ(example.peers, defaults.peers);
   EXPECT_EQ(example.node.shard_count, defaults.node.shard_count);
   EXPECT_EQ(example.node.scheduler_threads, defaults.node.scheduler_threads);
-  EXPECT_EQ(example.node.console, defaults.node.console);
+  EXPECT_EQ(example.console.listen, defaults.console.listen);
   EXPECT_EQ(example.node.name, defaults.node.name);
   EXPECT_EQ(example.clock.time_scale, defaults.clock.time_scale);
   EXPECT_EQ(example.clock.start, defaults.clock.start);
