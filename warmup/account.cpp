@@ -45,6 +45,50 @@ std::uint16_t default_imap_port(mail_security s) {
   return s == mail_security::tls ? 993 : 143;
 }
 
+namespace {
+constexpr std::string_view secret_tag = "warmup-secret-v1";
+
+void put_field(std::string& out, const std::string& v) {
+  const auto n = static_cast<std::uint32_t>(v.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((n >> shift) & 0xFF));
+  out += v;
+}
+
+bool get_field(std::string_view& in, std::string& v) {
+  if (in.size() < 4)
+    return false;
+  std::uint32_t n = 0;
+  for (int i = 0; i < 4; ++i)
+    n = (n << 8) | static_cast<unsigned char>(in[static_cast<std::size_t>(i)]);
+  in.remove_prefix(4);
+  if (in.size() < n)
+    return false;
+  v.assign(in.substr(0, n));
+  in.remove_prefix(n);
+  return true;
+}
+}  // namespace
+
+std::string encode_secret(const account_secret& s) {
+  std::string out(secret_tag);
+  put_field(out, s.password);
+  put_field(out, s.refresh_token);
+  put_field(out, s.client_secret);
+  return out;
+}
+
+std::optional<account_secret> decode_secret(std::string_view bytes) {
+  if (bytes.substr(0, secret_tag.size()) != secret_tag)
+    return std::nullopt;
+  bytes.remove_prefix(secret_tag.size());
+  account_secret s;
+  if (!get_field(bytes, s.password) || !get_field(bytes, s.refresh_token)
+      || !get_field(bytes, s.client_secret) || !bytes.empty())
+    return std::nullopt;
+  return s;
+}
+
 bool apply_provider_preset(std::string_view provider, mail_account& a) {
   struct preset {
     std::string_view name, smtp, imap, token_url;

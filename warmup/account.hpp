@@ -47,6 +47,20 @@ struct mail_account {
   bool configured() const { return !smtp.host.empty() && !imap.host.empty(); }
 };
 
+// What a mailbox logs in with. Only ever held in memory by the CLI that seals it and by
+// the transport that opens it; the store keeps it sealed (see net/secret_box).
+struct account_secret {
+  std::string password;        // AUTH PLAIN/LOGIN
+  std::string refresh_token;   // OAuth2
+  std::string client_secret;   // OAuth2 client secret, where the provider needs one
+  friend bool operator==(const account_secret&, const account_secret&) = default;
+};
+// The plain bytes that get sealed: a version tag and the three fields, each length-
+// prefixed (so any byte, NUL included, round-trips). decode returns nullopt on bytes it
+// did not write.
+std::string encode_secret(const account_secret& s);
+std::optional<account_secret> decode_secret(std::string_view bytes);
+
 // Provider presets: servers, security and OAuth2 token endpoint of the big providers.
 // Known: "gmail" (Google), "outlook" (Microsoft 365 / Outlook.com), "yahoo".
 // Fills only fields that are empty/zero in `a`; returns false for an unknown preset.
