@@ -129,7 +129,9 @@ passdb {
 $oauth_passdb
 userdb {
   driver = static
-  args = home=$ROOT/mail/%d/%n
+  # postfix already refuses unknown users; the passdbs are per mechanism, so a userdb
+  # check through them would fail for LMTP
+  args = home=$ROOT/mail/%d/%n allow_all_users=yes
 }
 namespace inbox {
   inbox = yes
