@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 #include "messages/interfaces.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,32 @@ private:
   std::function<void()> on_idle_;
 };
 
+// How late planned sends start (engine time), as a cumulative-free histogram: bucket i
+// counts lags <= bounds[i] seconds (and above the previous bound); the last bucket is +Inf.
+// Read by the console's /metrics.
+struct send_lag_histogram {
+  static constexpr std::array<double, 9> bounds{1, 5, 15, 30, 60, 120, 300, 600, 1800};
+  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets{};
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::int64_t> sum_ms{0};
+  void observe(time_ms lag) {
+    if (lag < 0)
+      lag = 0;
+    std::size_t i = 0;
+    while (i < bounds.size() && static_cast<double>(lag) > bounds[i] * 1000.0)
+      ++i;
+    buckets[i].fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+    sum_ms.fetch_add(lag, std::memory_order_relaxed);
+  }
+};
+
+// Transport error kinds, the labels of the console's error counters. The sandbox never
+// fails this way; the SMTP/IMAP transports count into them.
+enum class transport_error : std::uint8_t { connect, tls, auth, timeout, protocol, rejected };
+constexpr std::array<const char*, 6> transport_error_names{"connect", "tls",     "auth",
+                                                           "timeout", "protocol", "rejected"};
+
 // Node-wide counters (lock-free), read by status and benchmarks.
 struct engine_counters {
   std::atomic<std::uint64_t> sends{0};
@@ -54,6 +81,12 @@ struct engine_counters {
   std::atomic<std::uint64_t> duplicates_refused{0};
   std::atomic<std::uint64_t> wakes{0};
   std::atomic<std::uint64_t> plans{0};
+  // Introspection (console /metrics): lag of each send start behind its planned slot,
+  // transport errors by kind, and the rows waiting in the store gateway.
+  send_lag_histogram send_lag;
+  std::array<std::atomic<std::uint64_t>, transport_error_names.size()> smtp_errors{};
+  std::array<std::atomic<std::uint64_t>, transport_error_names.size()> imap_errors{};
+  std::atomic<std::uint64_t> store_queued_rows{0};
 };
 
 struct engine_context {

@@ -299,6 +299,7 @@ void start_send(self_ptr self, std::uint32_t index, time_ms now) {
     return;
   }
   s.status = state_t::slot_status::in_flight;
+  st.ctx->counters.send_lag.observe(now - s.at);
   slot_key key{st.settings->id, st.day, index};
   auto msg = compose_opener(seed_of(st.settings->id, static_cast<std::uint64_t>(st.day), index),
                             *st.settings, *to, now);
@@ -683,6 +684,28 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
       v.sent_today = sent;
       v.next_due = s.scheduled;
       return v;
+    },
+    [=](atom::detail) {
+      auto& s = self->state;
+      mailbox_detail d;
+      d.view.id = s.settings->id;
+      d.view.state = derived_state(s);
+      d.view.ramp_day = s.ramp.ramp_day;
+      d.view.throttle_percent = s.ramp.throttle_percent;
+      d.view.band = s.ramp.band;
+      d.view.day = s.day;
+      d.view.planned_today = static_cast<int>(planned_count(s));
+      d.view.next_due = s.scheduled;
+      d.slots.reserve(s.slots.size());
+      for (auto& e : s.slots) {
+        d.slots.push_back({e.at, e.to, static_cast<std::uint8_t>(e.status)});
+        if (e.status == state_t::slot_status::sent)
+          ++d.view.sent_today;
+      }
+      for (auto& in : s.inbound)
+        if (in.stage == state_t::inbound_stage::waiting)
+          ++d.inbound_waiting;
+      return d;
     },
   };
 }

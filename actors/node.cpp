@@ -127,7 +127,8 @@ node_start_report engine_node::start() {
 
   // 5. Actors. The store is the gateway's alone from here on.
   ctx.store = sys_.spawn<caf::detached>(store_gateway, store_,
-                                        std::chrono::milliseconds(ctx.cfg.store.lazy_commit_ms));
+                                        std::chrono::milliseconds(ctx.cfg.store.lazy_commit_ms),
+                                        &ctx.counters.store_queued_rows);
   ctx.transport = sys_.spawn(sandbox_transport, ctx_.get(), net_);
   ctx.directory = sys_.spawn(directory, ctx_.get());
   ctx.shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shard_count);
@@ -146,6 +147,7 @@ node_start_report engine_node::start() {
   }
   node_ = sys_.spawn(node, ctx_.get(), std::chrono::milliseconds(5000));
   running_ = true;
+  started_at_ = clk::now();
   rep.seconds = std::chrono::duration<double>(clk::now() - t0).count();
   spdlog::info("event=node_started node={} mailboxes={} shards={} max_epoch={} "
                "reconciled={} seconds={:.3f} clock={} time_scale={}",
@@ -185,6 +187,66 @@ node_view engine_node::status() {
                spdlog::warn("event=node_status_failed error=\"{}\"", to_string(err));
              });
   return v;
+}
+
+std::vector<std::optional<shard_view>>
+engine_node::gather_shard_views(std::chrono::milliseconds timeout) {
+  std::vector<std::optional<shard_view>> out(ctx_->shards.size());
+  if (!running_)
+    return out;
+  caf::scoped_actor self{sys_};
+  // Every request leaves before the first answer is awaited: the wait is one timeout in
+  // all, not one per shard.
+  using handle_t = decltype(self->request(ctx_->shards[0], timeout, atom::status::value));
+  std::vector<handle_t> pending;
+  pending.reserve(ctx_->shards.size());
+  for (auto& s : ctx_->shards)
+    pending.push_back(self->request(s, timeout, atom::status::value));
+  for (std::size_t i = 0; i < pending.size(); ++i)
+    pending[i].receive([&](const shard_view& v) { out[i] = v; }, [](caf::error&) {});
+  return out;
+}
+
+std::optional<std::vector<shard_member>>
+engine_node::shard_members(shard_id s, std::chrono::milliseconds timeout) {
+  if (!running_ || s >= ctx_->shards.size())
+    return std::nullopt;
+  std::optional<std::vector<shard_member>> out;
+  caf::scoped_actor self{sys_};
+  self->request(ctx_->shards[s], timeout, atom::members::value)
+    .receive([&](std::vector<shard_member>& v) { out = std::move(v); }, [](caf::error&) {});
+  return out;
+}
+
+std::optional<mailbox_detail> engine_node::mailbox_detail_of(mailbox_id m,
+                                                             std::chrono::milliseconds timeout) {
+  const auto* settings = ctx_->mailbox(m);
+  if (!running_ || settings == nullptr || ctx_->shards.empty())
+    return std::nullopt;
+  auto s = shard_of(settings->email, static_cast<std::uint32_t>(ctx_->shards.size()));
+  std::optional<mailbox_detail> out;
+  caf::scoped_actor self{sys_};
+  self->request(ctx_->shards[s], timeout, atom::detail::value, m)
+    .receive([&](mailbox_detail& d) { out = std::move(d); }, [](caf::error&) {});
+  return out;
+}
+
+bool engine_node::pause_mailbox(mailbox_id m) {
+  const auto* settings = ctx_->mailbox(m);
+  if (!running_ || settings == nullptr || ctx_->shards.empty())
+    return false;
+  auto s = shard_of(settings->email, static_cast<std::uint32_t>(ctx_->shards.size()));
+  caf::anon_send(ctx_->shards[s], atom::pause::value, m);
+  return true;
+}
+
+bool engine_node::resume_mailbox(mailbox_id m) {
+  const auto* settings = ctx_->mailbox(m);
+  if (!running_ || settings == nullptr || ctx_->shards.empty())
+    return false;
+  auto s = shard_of(settings->email, static_cast<std::uint32_t>(ctx_->shards.size()));
+  caf::anon_send(ctx_->shards[s], atom::resume::value, m);
+  return true;
 }
 
 bool engine_node::stop() {

@@ -9,8 +9,11 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <vector>
 
 namespace warmup {
 
@@ -47,6 +50,24 @@ public:
   // The node actor's answer: the whole node, shards that did not answer counted missing.
   node_view status();
 
+  // -- introspection for the console: call from a non-scheduler thread while the node
+  // runs (stop the console before stop()); every answer is waited for at most `timeout`.
+  caf::actor_system& system() { return sys_; }
+  bool running() const { return running_; }
+  std::chrono::steady_clock::time_point started_at() const { return started_at_; }
+  // Every shard asked at once; a shard that did not answer in time is nullopt.
+  std::vector<std::optional<shard_view>> gather_shard_views(std::chrono::milliseconds timeout);
+  // A shard's mailbox actors; nullopt for an unknown shard or no answer in time.
+  std::optional<std::vector<shard_member>> shard_members(shard_id s,
+                                                         std::chrono::milliseconds timeout);
+  // A mailbox actor's live detail through its shard; nullopt when the mailbox does not run
+  // on this node (added since the start, removed) or did not answer in time.
+  std::optional<mailbox_detail> mailbox_detail_of(mailbox_id m, std::chrono::milliseconds timeout);
+  // Tells a running mailbox actor at once (the store change is the caller's); false when
+  // the mailbox does not run on this node.
+  bool pause_mailbox(mailbox_id m);
+  bool resume_mailbox(mailbox_id m);
+
 private:
   caf::actor_system& sys_;
   std::unique_ptr<engine_context> ctx_;
@@ -55,6 +76,7 @@ private:
   caf::actor driver_;
   node_actor node_;
   bool running_ = false;
+  std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace warmup

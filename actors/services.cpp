@@ -78,9 +78,11 @@ void commit_lazy(gateway_ptr self, bool force) {
 
 store_actor::behavior_type
 store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
-              std::shared_ptr<storage::store> store, std::chrono::milliseconds lazy_commit) {
+              std::shared_ptr<storage::store> store, std::chrono::milliseconds lazy_commit,
+              std::atomic<std::uint64_t>* backlog) {
   self->state.store = std::move(store);
   self->state.lazy_commit = lazy_commit;
+  self->state.backlog = backlog;
   return {
     // Group commit: intents queue up while more messages wait and are written in one
     // transaction when the mailbox runs dry; the rest of a batch waits for a larger one.
@@ -106,6 +108,9 @@ store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
         commit_intents(self);
         commit_lazy(self, st.lazy_commit.count() == 0);
       }
+      if (st.backlog)
+        st.backlog->store(st.lazy_rows + st.queue.size() + self->mailbox().size(),
+                          std::memory_order_relaxed);
       return answer;
     },
     [=](atom::meta, const std::string& key, const std::string& value) {

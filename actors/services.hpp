@@ -33,6 +33,9 @@ struct store_gateway_state {
   std::chrono::steady_clock::time_point last_lazy_commit = std::chrono::steady_clock::now();
   std::uint64_t batches = 0;
   std::uint64_t rows = 0;
+  // Where the gateway publishes its backlog (rows waiting + batches in its mailbox) for
+  // the console; null: not published.
+  std::atomic<std::uint64_t>* backlog = nullptr;
   static inline const char* name = "store_gateway";
 };
 
@@ -40,7 +43,8 @@ struct store_gateway_state {
 store_actor::behavior_type
 store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
               std::shared_ptr<storage::store> store,
-              std::chrono::milliseconds lazy_commit = std::chrono::milliseconds{250});
+              std::chrono::milliseconds lazy_commit = std::chrono::milliseconds{250},
+              std::atomic<std::uint64_t>* backlog = nullptr);
 
 struct sandbox_transport_state {
   const engine_context* ctx = nullptr;

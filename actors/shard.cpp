@@ -339,7 +339,30 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       v.queued_writes = s.pending_rows;
       v.heap_size = s.heap.size();
       v.stopped = s.stopped;
+      // Only the owner may look at its mailbox (size() moves messages between queues).
+      v.mailbox_queue = self->mailbox().size();
       return v;
+    },
+    [=](atom::members) {
+      auto& s = self->state;
+      std::vector<shard_member> out;
+      out.reserve(s.children.size());
+      for (std::size_t i = 0; i < s.children.size(); ++i) {
+        auto& c = s.children[i];
+        out.push_back({c.settings->id, c.settings->email,
+                       c.restarting ? mailbox_state::restarting : c.state, c.restarts,
+                       s.due[i]});
+      }
+      return out;
+    },
+    [=](atom::detail, mailbox_id m) -> caf::result<mailbox_detail> {
+      auto& s = self->state;
+      auto i = s.find(m);
+      if (i < 0)
+        return caf::make_error(caf::sec::invalid_argument, "mailbox not on this shard");
+      if (!s.children[i].handle)
+        return caf::make_error(caf::sec::request_receiver_down, "mailbox actor restarting");
+      return self->delegate(s.children[i].handle, atom::detail::value);
     },
     [=](atom::stop) -> caf::result<bool> {
       auto& s = self->state;

@@ -24,7 +24,9 @@ using mailbox_actor = caf::typed_actor<
   caf::reacts_to<atom::pause>,
   caf::reacts_to<atom::resume>,
   // Introspection: the mailbox's current state.
-  caf::replies_to<atom::status>::with<mailbox_view>>;
+  caf::replies_to<atom::status>::with<mailbox_view>,
+  // Introspection: the state plus today's plan with each slot's progress.
+  caf::replies_to<atom::detail>::with<mailbox_detail>>;
 
 // A shard: supervises its mailbox actors, wakes them from one heap of due times, routes
 // messages to them, and batches their writes under its lease epoch.
@@ -49,6 +51,10 @@ using shard_actor = caf::typed_actor<
   caf::reacts_to<atom::restart, std::uint32_t>,
   // Introspection: the shard's state.
   caf::replies_to<atom::status>::with<shard_view>,
+  // Introspection: every mailbox actor of the shard with its state and next wake.
+  caf::replies_to<atom::members>::with<std::vector<shard_member>>,
+  // Introspection: one mailbox's live detail, answered by its actor (error: not here).
+  caf::replies_to<atom::detail, mailbox_id>::with<mailbox_detail>,
   // Stop: flush pending writes, stop the mailbox actors; true when all was written.
   caf::replies_to<atom::stop>::with<bool>>;
 

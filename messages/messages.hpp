@@ -87,7 +87,8 @@ struct receive_result {
   storage::placement where = storage::placement::unknown;   // found in inbox / spam / missing
   bool rescued = false;
   bool filed = false;
-  std::string detail;
+  bool disconnected = false;   // login (or TLS set-up) refused: the user must fix it
+  std::string detail;          // why it failed, when it did; never a secret
 };
 
 // A peer drawn for a sender: who, and on which shard it lives.
@@ -158,7 +159,48 @@ struct shard_view {
   std::uint64_t queued_writes = 0;
   std::uint64_t heap_size = 0;
   bool stopped = false;
+  std::uint64_t mailbox_queue = 0;           // messages waiting in the shard actor's mailbox
 };
+
+// One mailbox actor as its shard sees it (the console's shard page).
+struct shard_member {
+  mailbox_id id = no_mailbox;
+  std::string email;
+  mailbox_state state = mailbox_state::active;   // restarting while its actor is restarted
+  std::uint32_t restarts = 0;
+  time_ms due = -1;                              // next wake (-1: none)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_member& x) {
+  return f(caf::meta::type_name("shard_member"), x.id, x.email, x.state, x.restarts, x.due);
+}
+
+// One slot of today's plan as the mailbox actor holds it (status: the actor's
+// slot_status: planned, in_flight, sent, failed, skipped, dropped).
+struct plan_slot_view {
+  time_ms at = 0;
+  mailbox_id to = no_mailbox;
+  std::uint8_t status = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_slot_view& x) {
+  return f(caf::meta::type_name("plan_slot_view"), x.at, x.to, x.status);
+}
+
+// A mailbox actor's live detail: its view, today's plan with each slot's progress, and
+// the received warmup mail it has still to engage with.
+struct mailbox_detail {
+  mailbox_view view;
+  std::vector<plan_slot_view> slots;
+  std::uint32_t inbound_waiting = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mailbox_detail& x) {
+  return f(caf::meta::type_name("mailbox_detail"), x.view, x.slots, x.inbound_waiting);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, mailbox_view& x) {
@@ -169,7 +211,7 @@ typename Inspector::result_type inspect(Inspector& f, mailbox_view& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_view& x) {
   return f(caf::meta::type_name("shard_view"), x.shard, x.epoch, x.mailboxes, x.by_state,
-           x.restarts, x.queued_writes, x.heap_size, x.stopped);
+           x.restarts, x.queued_writes, x.heap_size, x.stopped, x.mailbox_queue);
 }
 
 }  // namespace warmup
@@ -213,6 +255,8 @@ using start = caf::atom_constant<caf::atom("start")>;
 using quiet = caf::atom_constant<caf::atom("quiet")>;
 using upsert = caf::atom_constant<caf::atom("upsert")>;
 using restart = caf::atom_constant<caf::atom("restart")>;
+using detail = caf::atom_constant<caf::atom("detail")>;
+using members = caf::atom_constant<caf::atom("members")>;
 }  // namespace warmup::atom
 
 // Types that will cross the network between nodes; registered on every node with
@@ -223,4 +267,7 @@ CAF_ADD_TYPE_ID(warmup, (warmup::placement_report))
 CAF_ADD_TYPE_ID(warmup, (warmup::mailbox_view))
 CAF_ADD_TYPE_ID(warmup, (warmup::shard_view))
 CAF_ADD_TYPE_ID(warmup, (warmup::node_view))
+CAF_ADD_TYPE_ID(warmup, (warmup::shard_member))
+CAF_ADD_TYPE_ID(warmup, (std::vector<warmup::shard_member>))
+CAF_ADD_TYPE_ID(warmup, (warmup::mailbox_detail))
 CAF_END_TYPE_ID_BLOCK(warmup)
