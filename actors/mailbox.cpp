@@ -468,6 +468,32 @@ void process_due(self_ptr self, time_ms now) {
           auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(), [&](auto& e) {
             return e.mail.message_id == message_id;
           });
+          if (it != s2.inbound.end() && res.disconnected) {
+            // The login was refused: nothing more is tried until the user fixes it.
+            s2.inbound.erase(it);
+            if (s2.state != mailbox_state::disconnected) {
+              s2.state = mailbox_state::disconnected;
+              storage::write_batch b;
+              b.ramps.push_back({s2.settings->id, s2.ramp, mailbox_state::disconnected});
+              emit(self, std::move(b));
+            }
+            s2.ctx->tracker->end();
+            return;
+          }
+          if (it != s2.inbound.end() && res.where == storage::placement::unknown) {
+            // The visit failed (server down, timeout): look again later, a few times.
+            constexpr std::uint8_t max_failed_visits = 3;
+            if (++it->failed_visits > max_failed_visits) {
+              s2.inbound.erase(it);
+            } else {
+              it->stage = state_t::inbound_stage::waiting;
+              it->process_at = s2.ctx->clock.now()
+                               + (20 * ms_per_minute << (it->failed_visits - 1));
+            }
+            reschedule(self);
+            s2.ctx->tracker->end();
+            return;
+          }
           if (it != s2.inbound.end()) {
             auto& counters = s2.ctx->counters;
             counters.receipts++;

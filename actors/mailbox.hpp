@@ -42,6 +42,7 @@ struct mailbox_actor_state {
     time_ms process_at = 0;
     time_ms reply_at = 0;
     inbound_stage stage = inbound_stage::waiting;
+    std::uint8_t failed_visits = 0;   // IMAP visits that failed (retried a few times)
   };
   // A compact per-day record of this mailbox as a sender (health input).
   struct history_day {

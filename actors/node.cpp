@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <unistd.h>
 
@@ -47,6 +48,11 @@ engine_node::engine_node(caf::actor_system& sys, config::engine_config cfg, engi
   net_ = std::make_shared<sandbox::network>(network_params_of(ctx_->cfg));
 }
 
+void engine_node::use_real_mail(secret_opener open_secret, mail_transport_options opts) {
+  open_secret_ = std::move(open_secret);
+  mail_opts_ = std::move(opts);
+}
+
 engine_node::~engine_node() {
   stop();
 }
@@ -60,8 +66,18 @@ node_start_report engine_node::start() {
   auto shard_count = ctx.cfg.node.shard_count;
   auto now = ctx.clock.now();
 
-  // 1. The pool.
+  // 1. The pool: the mailboxes of this node's mail network (sandbox or real mail; the two
+  // never exchange mail).
+  const auto network = parse_transport_kind(ctx.cfg.transport).value_or(transport_kind::sandbox);
   auto records = store.list_mailboxes(storage::mailbox_filter{});
+  if (auto other = std::count_if(records.begin(), records.end(),
+                                 [&](const auto& r) { return r.settings.transport != network; }))
+    spdlog::warn("event=mailboxes_of_other_transport count={} transport={} note=\"not run by "
+                 "this node: set transport to match them\"",
+                 other, ctx.cfg.transport);
+  records.erase(std::remove_if(records.begin(), records.end(),
+                               [&](const auto& r) { return r.settings.transport != network; }),
+                records.end());
   mailbox_id max_id = 0;
   for (auto& r : records)
     max_id = std::max(max_id, r.settings.id);
@@ -129,7 +145,19 @@ node_start_report engine_node::start() {
   ctx.store = sys_.spawn<caf::detached>(store_gateway, store_,
                                         std::chrono::milliseconds(ctx.cfg.store.lazy_commit_ms),
                                         &ctx.counters.store_queued_rows);
-  ctx.transport = sys_.spawn(sandbox_transport, ctx_.get(), net_);
+  if (network == transport_kind::smtp) {
+    if (!open_secret_)
+      throw storage::store_error("transport smtp: the node was started without a way to open "
+                                 "secrets (use_real_mail)");
+    std::vector<real_mailbox> real;
+    for (auto& r : records)
+      real.push_back({r.settings.id, r.settings.email, r.settings.provider, r.account,
+                      r.sealed_secret});
+    ctx.transport = spawn_mail_transport(sys_, ctx_.get(), std::move(real), mail_opts_,
+                                         open_secret_);
+  } else {
+    ctx.transport = sys_.spawn(sandbox_transport, ctx_.get(), net_);
+  }
   ctx.directory = sys_.spawn(directory, ctx_.get());
   ctx.shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shard_count);
   for (shard_id s = 0; s < shard_count; ++s)

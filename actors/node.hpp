@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/engine_context.hpp"
+#include "actors/mail_transport.hpp"
 #include "net/sandbox_network.hpp"
 #include "storage/store.hpp"
 
@@ -33,6 +34,10 @@ public:
   ~engine_node();
   engine_node(const engine_node&) = delete;
   engine_node& operator=(const engine_node&) = delete;
+
+  // Real mail (transport = "smtp"): how stored secrets are opened, and the transport's
+  // limits. Call before start().
+  void use_real_mail(secret_opener open_secret, mail_transport_options opts = {});
 
   // Blocking; call from a non-scheduler thread (main). Throws storage::store_error.
   node_start_report start();
@@ -76,6 +81,8 @@ private:
   caf::actor driver_;
   node_actor node_;
   bool running_ = false;
+  secret_opener open_secret_;
+  mail_transport_options mail_opts_;
   std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
 };
 
