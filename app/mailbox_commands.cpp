@@ -2,6 +2,8 @@
 // the store; a running node sees the changes through the same SQLite file (WAL).
 #include "app/mailbox_commands.hpp"
 
+#include "app/secrets.hpp"
+#include "warmup/account.hpp"
 #include "warmup/calendar.hpp"
 #include "warmup/ramp.hpp"
 
@@ -9,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -64,9 +67,27 @@ json ramp_json(const ramp_params& r) {
           {"weekend_factor", r.weekend_factor}};
 }
 
+// The account of a real mailbox as shown to users: servers and login, never the secret
+// (only whether one is stored).
+json account_json(const storage::mailbox_record& r) {
+  const auto& a = r.account;
+  auto server = [](const server_endpoint& e) {
+    return json{{"host", e.host}, {"port", e.port}, {"security", std::string(to_string(e.security))}};
+  };
+  return {{"smtp", server(a.smtp)},
+          {"imap", server(a.imap)},
+          {"username", a.username},
+          {"auth", std::string(to_string(a.auth))},
+          {"oauth_client_id", a.oauth_client_id},
+          {"token_url", a.token_url},
+          {"ca_file", a.ca_file},
+          {"tls_verify", a.tls_verify},
+          {"secret_stored", !r.sealed_secret.empty()}};
+}
+
 json mailbox_json(const storage::mailbox_record& r, std::uint32_t shard_count) {
   const auto& m = r.settings;
-  return {{"id", m.id},
+  json j = {{"id", m.id},
           {"email", m.email},
           {"display_name", m.display_name},
           {"provider", m.provider},
@@ -97,6 +118,9 @@ json mailbox_json(const storage::mailbox_record& r, std::uint32_t shard_count) {
           {"created_day", format_day(m.created_day)},
           {"created_at", r.created_at},
           {"updated_at", r.updated_at}};
+  if (m.transport == transport_kind::smtp)
+    j["account"] = account_json(r);
+  return j;
 }
 
 json stats_json(const day_stats& d) {
@@ -110,7 +134,110 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// "465" -> 465; empty -> 0 (the default); nullopt when not a port number.
+std::optional<std::uint16_t> parse_port(const std::string& text) {
+  if (text.empty())
+    return 0;
+  if (!all_digits(text) || text.size() > 5)
+    return std::nullopt;
+  auto v = std::stoi(text);
+  if (v < 1 || v > 65535)
+    return std::nullopt;
+  return static_cast<std::uint16_t>(v);
+}
+
+// One server of a real mailbox from its host, port and security as typed.
+std::optional<std::string> fill_endpoint(const char* proto, const std::string& host,
+                                         const std::string& port, const std::string& security,
+                                         server_endpoint& e) {
+  const std::string p = proto;
+  if (!host.empty()) {
+    if (host.find_first_of(" /:@") != std::string::npos)
+      return p + "_host \"" + host + "\": a host name or IP address, without scheme or port";
+    e.host = lower_ascii(host);
+  }
+  if (!security.empty()) {
+    auto sec = parse_mail_security(lower_ascii(security));
+    if (!sec)
+      return p + "_security \"" + security + "\": use tls, starttls or none";
+    e.security = *sec;
+  }
+  auto n = parse_port(port);
+  if (!n)
+    return p + "_port \"" + port + "\": a port number from 1 to 65535";
+  if (*n)
+    e.port = *n;
+  return std::nullopt;
+}
+
+// The account and secret of a real mailbox, or the reason they are not acceptable.
+std::optional<std::string> fill_account(const new_mailbox& in, const std::string& provider,
+                                        mail_account& a, account_secret& secret) {
+  if (auto err = fill_endpoint("smtp", in.smtp_host, in.smtp_port, in.smtp_security, a.smtp))
+    return err;
+  if (auto err = fill_endpoint("imap", in.imap_host, in.imap_port, in.imap_security, a.imap))
+    return err;
+  apply_provider_preset(provider, a);
+  if (a.smtp.host.empty())
+    return "smtp_host: required for a real mailbox (or provider gmail, outlook or yahoo)";
+  if (a.imap.host.empty())
+    return "imap_host: required for a real mailbox (or provider gmail, outlook or yahoo)";
+  if (a.smtp.port == 0)
+    a.smtp.port = default_smtp_port(a.smtp.security);
+  if (a.imap.port == 0)
+    a.imap.port = default_imap_port(a.imap.security);
+  a.username = in.username.empty() ? lower_ascii(in.email) : in.username;
+  if (!in.password.empty() && !in.oauth_refresh_token.empty())
+    return "password and oauth_refresh_token: give one of them, not both";
+  if (in.password.empty() && in.oauth_refresh_token.empty())
+    return "password: required for a real mailbox (or oauth_refresh_token for OAuth2)";
+  if (!in.oauth_refresh_token.empty()) {
+    a.auth = auth_method::oauth2;
+    a.oauth_client_id = in.oauth_client_id;
+    if (!in.token_url.empty())
+      a.token_url = in.token_url;
+    if (a.token_url.empty())
+      return "token_url: required with oauth_refresh_token for provider \"" + provider
+             + "\" (gmail and outlook have it preset)";
+    if (a.token_url.rfind("https://", 0) != 0)
+      return "token_url \"" + a.token_url + "\": must start with https://";
+    if (a.oauth_client_id.empty())
+      return "oauth_client_id: required with oauth_refresh_token (the OAuth2 app's client id)";
+    secret.refresh_token = in.oauth_refresh_token;
+    secret.client_secret = in.oauth_client_secret;
+  } else {
+    a.auth = auth_method::password;
+    secret.password = in.password;
+  }
+  if (!in.ca_file.empty()) {
+    std::ifstream f(in.ca_file);
+    if (!f)
+      return "ca_file \"" + in.ca_file + "\": cannot be read";
+    a.ca_file = in.ca_file;
+  }
+  if (!in.tls_verify.empty()) {
+    auto v = lower_ascii(in.tls_verify);
+    if (v == "true" || v == "yes" || v == "1")
+      a.tls_verify = true;
+    else if (v == "false" || v == "no" || v == "0")
+      a.tls_verify = false;
+    else
+      return "tls_verify \"" + in.tls_verify + "\": use true or false";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+bool new_mailbox::real_mail() const {
+  for (const auto* f : {&smtp_host, &smtp_port, &smtp_security, &imap_host, &imap_port,
+                        &imap_security, &username, &password, &oauth_refresh_token,
+                        &oauth_client_id, &oauth_client_secret, &token_url, &ca_file,
+                        &tls_verify})
+    if (!f->empty())
+      return true;
+  return false;
+}
 
 std::string guess_provider(std::string_view domain, const config::engine_config& cfg) {
   for (const auto& p : cfg.sandbox.providers)
@@ -154,6 +281,17 @@ std::variant<storage::mailbox_record, std::string> make_mailbox_record(
   m.organisation = in.organisation.empty() ? domain : in.organisation;
   if (auto err = config::validate_mailbox(m))
     return *err;
+  if (in.real_mail() || m.transport == transport_kind::smtp) {
+    m.transport = transport_kind::smtp;
+    account_secret secret;
+    if (auto err = fill_account(in, m.provider, r.account, secret))
+      return *err;
+    try {
+      r.sealed_secret = seal_account_secret(secret);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  }
   m.created_day = local_day(now, m.timezone);
   r.created_at = now;
   r.updated_at = now;

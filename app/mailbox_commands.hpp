@@ -22,6 +22,20 @@ struct new_mailbox {
   std::string preset;         // empty: the configuration's ramp
   std::string name;           // display name
   std::string organisation;   // empty: the email's domain
+  // Real mail (all empty for a sandbox mailbox). Ports and security as typed: empty
+  // takes the provider preset's or the protocol's default.
+  std::string smtp_host, smtp_port, smtp_security;
+  std::string imap_host, imap_port, imap_security;
+  std::string username;       // empty: the email
+  std::string password;       // secret: sealed before it reaches the store
+  std::string oauth_refresh_token;   // secret: instead of a password (XOAUTH2)
+  std::string oauth_client_id;
+  std::string oauth_client_secret;   // secret
+  std::string token_url;      // empty: the provider preset's token endpoint
+  std::string ca_file;        // extra CA bundle for a private server
+  std::string tls_verify;     // empty/true; "false" turns verification off (logged)
+  // True when any real-mail field is given: the mailbox is then an SMTP/IMAP mailbox.
+  bool real_mail() const;
 };
 
 // The record to store, or the reason the input is not acceptable (names the field).

@@ -18,9 +18,14 @@ namespace warmup::app {
 
 namespace {
 
-enum class column { email, provider, timezone, preset, name, organisation };
+enum class column {
+  email, provider, timezone, preset, name, organisation,
+  smtp_host, smtp_port, smtp_security, imap_host, imap_port, imap_security, username,
+  password, oauth_refresh_token, oauth_client_id, oauth_client_secret, token_url, ca_file,
+  tls_verify
+};
 
-const std::array<std::pair<std::string_view, column>, 7> column_names = {{
+const std::array<std::pair<std::string_view, column>, 21> column_names = {{
   {"email", column::email},
   {"provider", column::provider},
   {"timezone", column::timezone},
@@ -28,11 +33,27 @@ const std::array<std::pair<std::string_view, column>, 7> column_names = {{
   {"name", column::name},
   {"organisation", column::organisation},
   {"organization", column::organisation},   // the US spelling, as spreadsheets write it
+  {"smtp_host", column::smtp_host},
+  {"smtp_port", column::smtp_port},
+  {"smtp_security", column::smtp_security},
+  {"imap_host", column::imap_host},
+  {"imap_port", column::imap_port},
+  {"imap_security", column::imap_security},
+  {"username", column::username},
+  {"password", column::password},
+  {"oauth_refresh_token", column::oauth_refresh_token},
+  {"oauth_client_id", column::oauth_client_id},
+  {"oauth_client_secret", column::oauth_client_secret},
+  {"token_url", column::token_url},
+  {"ca_file", column::ca_file},
+  {"tls_verify", column::tls_verify},
 }};
 
 const char* const columns_help =
-  "the columns are email (required), provider, timezone, preset, name, organisation";
-
+  "the columns are email (required), provider, timezone, preset, name, organisation, and "
+  "for real mail smtp_host, smtp_port, smtp_security, imap_host, imap_port, imap_security, "
+  "username, password or oauth_refresh_token (with oauth_client_id, oauth_client_secret, "
+  "token_url), ca_file, tls_verify";
 
 // Draws "[=====>    ] 52% 5200/10000" over itself on a terminal.
 class progress_bar {
@@ -159,6 +180,20 @@ int mailbox_import(const cli_session& s, const std::string& file, bool progress,
         case column::preset: nm.preset = v; break;
         case column::name: nm.name = v; break;
         case column::organisation: nm.organisation = v; break;
+        case column::smtp_host: nm.smtp_host = v; break;
+        case column::smtp_port: nm.smtp_port = v; break;
+        case column::smtp_security: nm.smtp_security = v; break;
+        case column::imap_host: nm.imap_host = v; break;
+        case column::imap_port: nm.imap_port = v; break;
+        case column::imap_security: nm.imap_security = v; break;
+        case column::username: nm.username = v; break;
+        case column::password: nm.password = v; break;
+        case column::oauth_refresh_token: nm.oauth_refresh_token = v; break;
+        case column::oauth_client_id: nm.oauth_client_id = v; break;
+        case column::oauth_client_secret: nm.oauth_client_secret = v; break;
+        case column::token_url: nm.token_url = v; break;
+        case column::ca_file: nm.ca_file = v; break;
+        case column::tls_verify: nm.tls_verify = v; break;
       }
     }
     auto made = make_mailbox_record(s.cfg, nm, now);
