@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <unistd.h>
 
@@ -36,8 +37,13 @@ struct parsed_flags {
   std::string time_scale;
   std::string for_duration;
   std::optional<std::uint64_t> seed;
+  std::string console;
   // mailbox add
   new_mailbox add;
+  bool password_stdin = false;
+  bool oauth = false;
+  std::string secret_env;
+  std::string client_secret_env;
   // mailbox list
   mailbox_list_options list;
   std::optional<std::size_t> list_limit;
@@ -52,6 +58,8 @@ int run_command(const parsed_flags& f) {
   std::vector<config::command_line_setting> settings;
   if (!f.time_scale.empty())
     settings.push_back({"clock.time_scale", f.time_scale, "--time-scale"});
+  if (!f.console.empty())
+    settings.push_back({"console.listen", f.console, "--console"});
   auto session = load_session(f.global, settings);
   run_options opts;
   opts.demo = f.demo;
@@ -105,11 +113,17 @@ int run_cli(int argc, char** argv) {
     ->type_name("DURATION");
   run->add_option("--seed", f.seed, "Seed of the demo and the simulated network")
     ->type_name("S");
+  run->add_option("--console", f.console,
+                  "Serve the console, API and /metrics on HOST:PORT (port 0: a free port; "
+                  "\"off\": none); sets console.listen")
+    ->type_name("HOST:PORT");
   run->footer(std::string("Examples:\n"
                           "  warmup run                                   # real time, "
                           "mailboxes from the store\n"
                           "  warmup run --demo 200 --time-scale 1440 --for 10m\n"
-                          "      # 200 sandbox mailboxes, ten simulated days in ten minutes\n\n")
+                          "      # 200 sandbox mailboxes, ten simulated days in ten minutes\n"
+                          "  warmup run --demo 500 --console 127.0.0.1:8025\n"
+                          "      # then open the printed URL in a browser\n\n")
               + global_help_footer);
 
   // mailbox
@@ -142,9 +156,51 @@ int run_cli(int argc, char** argv) {
                   "Organisation (default: the email's domain); mail rarely goes to the "
                   "mailbox's own organisation")
     ->type_name("ORG");
-  add->footer(std::string("Example:\n"
+  // Real mail: servers, login; the secret is read from stdin or an environment variable
+  // so that it never shows in `ps` or the shell history.
+  add->add_option("--smtp-host", f.add.smtp_host, "SMTP server (real mail)")->type_name("HOST");
+  add->add_option("--smtp-port", f.add.smtp_port, "SMTP port (default by security: 465, 587, 25)")
+    ->type_name("PORT");
+  add->add_option("--smtp-security", f.add.smtp_security, "tls (default), starttls or none")
+    ->type_name("tls|starttls|none");
+  add->add_option("--imap-host", f.add.imap_host, "IMAP server (real mail)")->type_name("HOST");
+  add->add_option("--imap-port", f.add.imap_port, "IMAP port (default by security: 993, 143)")
+    ->type_name("PORT");
+  add->add_option("--imap-security", f.add.imap_security, "tls (default), starttls or none")
+    ->type_name("tls|starttls|none");
+  add->add_option("--username", f.add.username, "Login name (default: the email)")
+    ->type_name("USER");
+  add->add_flag("--password-stdin", f.password_stdin,
+                "Read the password (or with --oauth the refresh token) from the first line "
+                "of standard input");
+  add->add_option("--secret-env", f.secret_env,
+                  "Read the password (or with --oauth the refresh token) from this "
+                  "environment variable")
+    ->type_name("VAR");
+  add->add_flag("--oauth", f.oauth, "Log in with OAuth2 (XOAUTH2): the secret is a refresh token");
+  add->add_option("--oauth-client-id", f.add.oauth_client_id, "OAuth2 client id")->type_name("ID");
+  add->add_option("--oauth-client-secret-env", f.client_secret_env,
+                  "Environment variable holding the OAuth2 client secret")
+    ->type_name("VAR");
+  add->add_option("--token-url", f.add.token_url,
+                  "OAuth2 token endpoint (default: the gmail / outlook preset's)")
+    ->type_name("URL");
+  add->add_option("--ca-file", f.add.ca_file, "Extra CA bundle (PEM) for a private server")
+    ->type_name("FILE");
+  add->add_option("--tls-verify", f.add.tls_verify,
+                  "true (default) or false: turning certificate checks off is logged at every "
+                  "start")
+    ->type_name("true|false");
+  add->footer(std::string("Examples:\n"
                           "  warmup mailbox add anna@example.com --timezone Europe/Berlin "
-                          "--preset slow --name \"Anna Berg\"\n\n")
+                          "--preset slow --name \"Anna Berg\"\n"
+                          "  printf '%s\\n' \"$PASS\" | warmup mailbox add bob@example.net "
+                          "--smtp-host mail.example.net --smtp-security starttls "
+                          "--imap-host mail.example.net --password-stdin\n"
+                          "  GTOKEN=... warmup mailbox add carl@gmail.com --oauth "
+                          "--oauth-client-id ID --secret-env GTOKEN\n\n"
+                          "Secrets are sealed with WARMUP_SECRET_KEY (32 random bytes, hex or "
+                          "base64; e.g. `openssl rand -hex 32`) before they reach the store.\n\n")
               + global_help_footer);
 
   auto* list = mailbox->add_subcommand("list", "List mailboxes (removed ones only with "
@@ -261,8 +317,31 @@ int run_cli(int argc, char** argv) {
     }
     auto s = load_session(f.global);
     print_notices(s);
-    if (add->parsed())
+    if (add->parsed()) {
+      std::string secret;
+      if (f.password_stdin && !f.secret_env.empty())
+        throw bad_input("--password-stdin and --secret-env: give one of them");
+      if (f.password_stdin) {
+        if (!std::getline(std::cin, secret) || secret.empty())
+          throw bad_input("--password-stdin: standard input has no secret on its first line");
+      } else if (!f.secret_env.empty()) {
+        const char* v = std::getenv(f.secret_env.c_str());
+        if (v == nullptr || *v == '\0')
+          throw bad_input("--secret-env " + f.secret_env + ": the variable is not set or empty");
+        secret = v;
+      }
+      if (f.oauth && secret.empty())
+        throw bad_input("--oauth: give the refresh token with --password-stdin or --secret-env");
+      (f.oauth ? f.add.oauth_refresh_token : f.add.password) = secret;
+      if (!f.client_secret_env.empty()) {
+        const char* v = std::getenv(f.client_secret_env.c_str());
+        if (v == nullptr)
+          throw bad_input("--oauth-client-secret-env " + f.client_secret_env
+                          + ": the variable is not set");
+        f.add.oauth_client_secret = v;
+      }
       return mailbox_add(s, f.add, std::cout);
+    }
     if (list->parsed()) {
       if (f.list_limit)
         f.list.limit = *f.list_limit;

@@ -19,19 +19,6 @@ std::string lower_ascii(std::string s) {
   return s;
 }
 
-std::string redact_url(const std::string& url) {
-  auto scheme = url.find("://");
-  if (scheme == std::string::npos)
-    return url;
-  auto at = url.find('@', scheme + 3);
-  if (at == std::string::npos)
-    return url;
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at)
-    return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
-
 std::string format_instant(time_ms t) {
   day_number day = static_cast<day_number>(t >= 0 ? t / ms_per_day : (t - ms_per_day + 1) / ms_per_day);
   time_ms in_day = t - static_cast<time_ms>(day) * ms_per_day;
@@ -89,20 +76,32 @@ std::optional<double> parse_duration_seconds(const std::string& text) {
   return total;
 }
 
-std::string cli_session::store_path() const {
-  const auto& url = cfg.store.database_url;
-  if (url.empty())
-    return (fs::path(cfg.data_dir) / "warmup.db").string();
+namespace {
+// The SQLite file of a "sqlite:PATH" URL, or nullopt for any other URL.
+std::optional<std::string> sqlite_url_path(const std::string& url) {
   for (std::string prefix : {"sqlite://", "sqlite:"})
     if (url.rfind(prefix, 0) == 0)
       return url.substr(prefix.size());
-  throw std::runtime_error(
-    "store.database_url is " + redact_url(url)
-    + ": this build of the command line opens only the SQLite store; unset DATABASE_URL / "
-      "store.database_url to use " + (fs::path(cfg.data_dir) / "warmup.db").string());
+  return std::nullopt;
+}
+}  // namespace
+
+std::string cli_session::store_path() const {
+  const auto& url = cfg.store.database_url;
+  if (url.empty())
+    return storage::sqlite_path_in(cfg.data_dir);
+  if (auto p = sqlite_url_path(url))
+    return *p;
+  return redact_url(url);
+}
+
+bool cli_session::embedded_store() const {
+  return cfg.store.database_url.empty() || sqlite_url_path(cfg.store.database_url).has_value();
 }
 
 std::unique_ptr<storage::store> cli_session::open_store() const {
+  if (!embedded_store())
+    return storage::open_store(cfg.store.database_url, cfg.data_dir);
   auto path = store_path();
   auto dir = fs::path(path).parent_path();
   if (!dir.empty()) {
@@ -112,11 +111,12 @@ std::unique_ptr<storage::store> cli_session::open_store() const {
       throw std::runtime_error("cannot create the data directory " + dir.string() + ": "
                                + ec.message() + "; choose another with --data DIR");
   }
-  auto s = storage::open_sqlite(path, false);
-  return s;
+  return storage::open_sqlite(path, false);
 }
 
 std::unique_ptr<storage::store> cli_session::open_store_read_only() const {
+  if (!embedded_store())
+    return storage::open_store(cfg.store.database_url, cfg.data_dir, true);
   auto path = store_path();
   std::error_code ec;
   if (!fs::exists(path, ec))

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "storage/open_store.hpp"
 #include "storage/store.hpp"
 #include "warmup/types.hpp"
 
@@ -34,8 +35,11 @@ struct global_options {
 struct cli_session {
   config::engine_config cfg;
 
-  // <data_dir>/warmup.db, or the path of a sqlite: store.database_url.
+  // <data_dir>/warmup.db, the path of a sqlite: store.database_url, or the PostgreSQL URL
+  // with its password hidden (for messages).
   std::string store_path() const;
+  // True for SQLite (the data directory's file or a sqlite: URL).
+  bool embedded_store() const;
   // Opens (creating the data directory and migrating) the store for writing.
   std::unique_ptr<storage::store> open_store() const;
   // Opens an existing store read-only next to a running node; nullptr if there is none.
@@ -54,7 +58,7 @@ time_ms engine_now(storage::store* s);
 bool engine_clock_written(storage::store* s);
 
 // Hides the password of a URL ("postgresql://user:secret@h/db" -> "postgresql://user:***@h/db").
-std::string redact_url(const std::string& url);
+using storage::redact_url;
 
 // A duration such as "90s", "10m", "2h", "1h30m", "500ms", "1d" or plain seconds ("45"),
 // in seconds; nullopt when not a positive duration.

@@ -4,7 +4,11 @@
 
 #include "actors/node.hpp"
 #include "app/demo_pool.hpp"
+#include "app/console.hpp"
 #include "app/logging.hpp"
+#include "app/secrets.hpp"
+#include "net/secret_box.hpp"
+#include "storage/open_store.hpp"
 #include "messages/messages.hpp"
 #include "warmup/calendar.hpp"
 #include "warmup/random.hpp"
@@ -49,15 +53,19 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
   setup_logging(cfg.log);
   for (auto& notice : cfg.notices)
     spdlog::warn("event=config_notice message=\"{}\"", notice);
-  if (!cfg.store.database_url.empty()) {
-    std::cerr << "warmup run: DATABASE_URL / store.database_url is set, but this build runs "
-                 "only on the embedded SQLite store (PostgreSQL support is not built yet).\n"
-                 "Unset DATABASE_URL to run on <data_dir>/warmup.db.\n";
-    return 2;
+  const auto network = parse_transport_kind(cfg.transport).value_or(transport_kind::sandbox);
+  if (network == transport_kind::smtp) {
+    // Fail now, not at the first send, when the stored secrets cannot be opened.
+    try {
+      net::secret_box::from_env();
+    } catch (const std::exception& e) {
+      std::cerr << "warmup run: transport smtp needs WARMUP_SECRET_KEY: " << e.what() << "\n";
+      return 2;
+    }
   }
-  if (cfg.transport != "sandbox") {
-    std::cerr << "warmup run: transport '" << cfg.transport
-              << "' is not available in this build; use transport = \"sandbox\".\n";
+  if (opts.demo && network != transport_kind::sandbox) {
+    std::cerr << "warmup run: --demo creates sandbox (simulated) mailboxes, but transport is \""
+              << cfg.transport << "\"; drop --demo or set transport = \"sandbox\"\n";
     return 2;
   }
   if (opts.seed)
@@ -69,10 +77,12 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
               << ec.message() << "\n";
     return 1;
   }
-  auto db_path = (std::filesystem::path(cfg.data_dir) / "warmup.db").string();
+  const bool embedded = cfg.store.database_url.empty();
+  const auto store_name = embedded ? storage::sqlite_path_in(cfg.data_dir)
+                                   : storage::redact_url(cfg.store.database_url);
   std::shared_ptr<storage::store> store;
   try {
-    store = storage::open_sqlite(db_path);
+    store = storage::open_store(cfg.store.database_url, cfg.data_dir);
   } catch (const std::exception& e) {
     std::cerr << "warmup run: " << e.what() << "\n";
     return 1;
@@ -101,14 +111,36 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
   int rc = 0;
   {
     engine_node node(sys, cfg, clock, store);
+    if (network == transport_kind::smtp)
+      node.use_real_mail(open_account_secret);
     try {
       node.start();
     } catch (const std::exception& e) {
       std::cerr << "warmup run: start-up failed: " << e.what() << "\n";
       return 1;
     }
-    std::cout << "warmup: node running on " << db_path << " (sandbox mail network: a "
-              << "simulation), time scale " << cfg.clock.time_scale
+    std::unique_ptr<storage::store> console_store;
+    std::unique_ptr<console_handle> console;
+    if (cfg.console.listen != "off") {
+      try {
+        // The console's own connection: a store connection is never shared across threads.
+        console_store = storage::open_store(cfg.store.database_url, cfg.data_dir);
+        console_options co;
+        co.listen = cfg.console.listen;
+        co.token = cfg.console.token;
+        console = start_console(node, *console_store, co);
+      } catch (const std::exception& e) {
+        std::cerr << "warmup run: console on " << cfg.console.listen << ": " << e.what()
+                  << "\n(choose another address with --console HOST:PORT, or --console off)\n";
+        node.stop();
+        return 2;
+      }
+      std::cout << "warmup: console at " << console->url() << std::endl;
+    }
+    std::cout << "warmup: node running on " << store_name
+              << (network == transport_kind::smtp ? " (real mail over SMTP/IMAP)"
+                                                  : " (sandbox mail network: a simulation)")
+              << ", time scale " << cfg.clock.time_scale
               << ". Watch it with: warmup status --data " << cfg.data_dir << std::endl;
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
@@ -141,6 +173,8 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
     }
     if (auto sig = stop_signal.load())
       spdlog::info("event=stop_requested signal={}", sig);
+    if (console)
+      console->stop();
     if (!node.stop())
       rc = 1;
   }

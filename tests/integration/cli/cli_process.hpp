@@ -172,7 +172,9 @@ protected:
     std::filesystem::create_directories(dir_ / "home");
     env_ = {{"PATH", "/usr/bin:/bin"},
             {"HOME", (dir_ / "home").string()},
-            {"WARMUP_DATA_DIR", (dir_ / "data").string()}};
+            {"WARMUP_DATA_DIR", (dir_ / "data").string()},
+            // Every node a test starts serves its console on a port of its own.
+            {"WARMUP_CONSOLE_LISTEN", "127.0.0.1:0"}};
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
