@@ -293,6 +293,27 @@ int run_cli(int argc, char** argv) {
   config_cmd->footer(std::string("Example:\n  warmup config check --config warmup.toml\n\n")
                      + global_help_footer);
 
+  // db
+  auto* db_cmd = app.add_subcommand("db", "Inspect and migrate the store's schema (SQLite or "
+                                          "PostgreSQL from DATABASE_URL)");
+  add_global_options(db_cmd, f.global);
+  db_cmd->require_subcommand(1);
+  auto* db_status = db_cmd->add_subcommand(
+    "status", "Show the store's schema version beside the one this binary writes");
+  add_global_options(db_status, f.global);
+  auto* db_migrate = db_cmd->add_subcommand(
+    "migrate", "Bring the schema up to this binary's version (under an advisory lock on "
+               "PostgreSQL: safe while other nodes start)");
+  add_global_options(db_migrate, f.global);
+  const std::string db_footer = std::string("Examples:\n"
+                                            "  warmup db status\n"
+                                            "  DATABASE_URL=postgresql://warmup@db/warmup "
+                                            "warmup db migrate\n\n")
+                                + global_help_footer;
+  db_cmd->footer(db_footer);
+  db_status->footer(db_footer);
+  db_migrate->footer(db_footer);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -317,6 +338,34 @@ int run_cli(int argc, char** argv) {
     }
     auto s = load_session(f.global);
     print_notices(s);
+    if (db_status->parsed()) {
+      const int latest = storage::store::latest_schema_version();
+      std::cout << "store: " << s.store_path() << "\n";
+      try {
+        auto st = s.open_store_read_only();
+        if (!st) {
+          std::cout << "schema: none yet (no store); `warmup db migrate` or `warmup run` "
+                       "creates it at version " << latest << "\n";
+          return exit_ok;
+        }
+        std::cout << "schema version " << st->schema_version() << ", this binary writes "
+                  << latest << ": up to date\n";
+        return exit_ok;
+      } catch (const storage::schema_too_new& e) {
+        std::cout << "schema is newer than this binary: " << e.what() << "\n";
+        return exit_failure;
+      } catch (const storage::store_error& e) {
+        std::cout << e.what() << "\n";
+        return exit_failure;
+      }
+    }
+    if (db_migrate->parsed()) {
+      auto st = s.open_store();   // opening migrates (PostgreSQL: under the advisory lock)
+      std::cout << "store: " << s.store_path() << "\nschema version " << st->schema_version()
+                << " (this binary's latest: " << storage::store::latest_schema_version()
+                << ")\n";
+      return exit_ok;
+    }
     if (add->parsed()) {
       std::string secret;
       if (f.password_stdin && !f.secret_env.empty())
