@@ -126,11 +126,16 @@ int mailbox_import(const cli_session& s, const std::string& file, bool progress,
     if (it == column_names.end()) {
       std::string msg = file + ":" + std::to_string(header->line) + ": unknown column \"" + raw
                         + "\"";
+      // The nearest known column, if it is near enough to be what was meant.
+      std::string_view best;
+      std::size_t best_distance = static_cast<std::size_t>(-1);
       for (const auto& c : column_names)
-        if (config::edit_distance(name, c.first) <= 2) {
-          msg += " (did you mean \"" + std::string(c.first) + "\"?)";
-          break;
+        if (auto d = config::edit_distance(name, c.first); d < best_distance) {
+          best = c.first;
+          best_distance = d;
         }
+      if (best_distance <= std::max<std::size_t>(2, name.size() / 3))
+        msg += " (did you mean \"" + std::string(best) + "\"?)";
       throw bad_input(msg + "; " + columns_help + "; nothing was imported");
     }
     if (seen_columns.count(it->second))
