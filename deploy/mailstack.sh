@@ -32,7 +32,8 @@ die() { echo "mailstack: $*" >&2; exit 1; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port_up() {
   for _ in $(seq 1 250); do port_open "$1" && return 0; sleep 0.02; done
-  die "port $1 did not open; see $ROOT/dc/dovecot.log and $ROOT/pf/maillog"
+  echo "mailstack: port $1 did not open; see $ROOT/dc/dovecot.log and $ROOT/pf/maillog" >&2
+  return 1
 }
 wait_port_down() { for _ in $(seq 1 250); do port_open "$1" || return 0; sleep 0.02; done; }
 
@@ -73,6 +74,8 @@ make_server_cert() {
 
 write_configs() {
   mkdir -p "$ROOT"/{tls,dc/run,dc/state,mail,pf/spool}
+  # postfix and the mail user must be able to enter it (mktemp -d makes 0700 dirs)
+  chmod 0755 "$ROOT"
   chown mail:mail "$ROOT/mail"
   make_server_cert
   : > "$ROOT/dc/users"; : > "$ROOT/pf/vmailbox"
@@ -116,6 +119,7 @@ ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = $mechs
 auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 mail_uid = mail
 mail_gid = mail
 first_valid_uid = 8
@@ -252,8 +256,11 @@ start() {
   done
   write_configs
   dovecot -c "$ROOT/dc/dovecot.conf" || die "dovecot failed to start, see $ROOT/dc/dovecot.log"
-  postfix -c "$ROOT/pf" start >/dev/null 2>&1 || die "postfix failed to start, see $ROOT/pf/maillog"
-  for p in $IMAP_PORT $IMAPS_PORT $LMTP_PORT $SMTP_PORT $SMTPS_PORT; do wait_port_up "$p"; done
+  # a half-started stack is stopped again: nothing is left running after a failure
+  postfix -c "$ROOT/pf" start >/dev/null 2>&1 || { stop; die "postfix failed to start, see $ROOT/pf/maillog"; }
+  for p in $IMAP_PORT $IMAPS_PORT $LMTP_PORT $SMTP_PORT $SMTPS_PORT; do
+    wait_port_up "$p" || { stop; exit 1; }
+  done
   echo "mailstack up in $ROOT: smtp $SMTP_PORT smtps $SMTPS_PORT imap $IMAP_PORT imaps $IMAPS_PORT lmtp $LMTP_PORT"
 }
 
