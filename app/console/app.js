@@ -267,7 +267,8 @@
       const yi = y(d.inbox), ys = y(d.inbox + d.spam);
       if (d.inbox) svg.append(s("rect", { class: "inbox", x: x(i) - bw / 2, y: yi, width: bw, height: y(0) - yi }, s("title", {}, d.day + ": inbox " + d.inbox)));
       if (d.spam) svg.append(s("rect", { class: "spam", x: x(i) - bw / 2, y: ys, width: bw, height: yi - ys }, s("title", {}, d.day + ": spam " + d.spam)));
-      if (i % Math.ceil(n / 8) === 0 || i === n - 1) svg.append(s("text", { x: x(i), y: H - 12, "text-anchor": "middle" }, d.day.slice(5)));
+      const step = Math.ceil(n / 8);
+      if ((i % step === 0 && n - 1 - i >= step / 2) || i === n - 1) svg.append(s("text", { x: x(i), y: H - 12, "text-anchor": "middle" }, d.day.slice(5)));
     });
     const line = (key, cls) => svg.append(s("polyline", { class: cls, points: history.map((d, i) => x(i) + "," + y(d[key])).join(" ") }));
     line("planned", "planned");
