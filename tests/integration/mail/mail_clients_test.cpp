@@ -148,7 +148,10 @@ TEST_F(mail_clients, junk_message_is_rescued_filed_and_flagged_on_its_new_uid) {
   EXPECT_TRUE(has_flag(*flags, "\\Flagged"));
   // the old UID is gone from INBOX: flags set there would have done nothing
   EXPECT_FALSE(imap.fetch_flags("INBOX", *in_inbox));
+  // all of it on the session's one connection: later calls do not log in again
   EXPECT_TRUE(said(imap.last_transcript(), "UID FETCH"));
+  EXPECT_FALSE(said(imap.last_transcript(), "AUTHENTICATE"));
+  EXPECT_FALSE(said(imap.last_transcript(), "A001 "));
 }
 
 TEST_F(mail_clients, move_without_move_copies_marks_deleted_and_expunges) {
