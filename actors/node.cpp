@@ -142,7 +142,7 @@ node_start_report engine_node::start() {
   }
 
   // 5. Actors. The store is the gateway's alone from here on.
-  ctx.store = sys_.spawn<caf::detached>(store_gateway, store_,
+  ctx.store = sys_.spawn<caf::detached>(store_gateway_with_backlog, store_,
                                         std::chrono::milliseconds(ctx.cfg.store.lazy_commit_ms),
                                         &ctx.counters.store_queued_rows);
   if (network == transport_kind::smtp) {

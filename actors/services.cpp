@@ -78,8 +78,15 @@ void commit_lazy(gateway_ptr self, bool force) {
 
 store_actor::behavior_type
 store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
-              std::shared_ptr<storage::store> store, std::chrono::milliseconds lazy_commit,
-              std::atomic<std::uint64_t>* backlog) {
+              std::shared_ptr<storage::store> store, std::chrono::milliseconds lazy_commit) {
+  return store_gateway_with_backlog(self, std::move(store), lazy_commit, nullptr);
+}
+
+store_actor::behavior_type
+store_gateway_with_backlog(store_actor::stateful_pointer<store_gateway_state> self,
+                           std::shared_ptr<storage::store> store,
+                           std::chrono::milliseconds lazy_commit,
+                           std::atomic<std::uint64_t>* backlog) {
   self->state.store = std::move(store);
   self->state.lazy_commit = lazy_commit;
   self->state.backlog = backlog;

@@ -43,8 +43,14 @@ struct store_gateway_state {
 store_actor::behavior_type
 store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
               std::shared_ptr<storage::store> store,
-              std::chrono::milliseconds lazy_commit = std::chrono::milliseconds{250},
-              std::atomic<std::uint64_t>* backlog = nullptr);
+              std::chrono::milliseconds lazy_commit = std::chrono::milliseconds{250});
+// The same gateway publishing its backlog to `backlog` for the console (a separate name:
+// CAF's spawn does not apply default arguments).
+store_actor::behavior_type
+store_gateway_with_backlog(store_actor::stateful_pointer<store_gateway_state> self,
+                           std::shared_ptr<storage::store> store,
+                           std::chrono::milliseconds lazy_commit,
+                           std::atomic<std::uint64_t>* backlog);
 
 struct sandbox_transport_state {
   const engine_context* ctx = nullptr;
