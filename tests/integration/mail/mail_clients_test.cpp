@@ -2,6 +2,7 @@
 // on loopback: delivery, Junk rescue with the new UID, threading headers, every failure kind.
 #include "mail_stack.hpp"
 
+#include "net/imap_receipt.hpp"
 #include "net/imap_session.hpp"
 #include "net/oauth_token_source.hpp"
 #include "net/smtp_client.hpp"
@@ -390,4 +391,43 @@ TEST_F(mail_clients, cleanup_removes_or_archives_old_warmup_mail) {
   auto rest = imap.cleanup(*folder, 2, now + 3 * ms_per_day);
   ASSERT_TRUE(rest);
   EXPECT_EQ(rest->removed, 0u);
+}
+
+TEST_F(mail_clients, a_receipt_is_found_rescued_flagged_and_filed_in_one_call) {
+  smtp_client smtp(smtp_starttls(), trusted());
+  auto spam = message(2, 6, "Receipt in spam");
+  ASSERT_TRUE(smtp.send(envelope_of(spam), "X-Spam-Flag: YES\r\n" + to_rfc5322(spam), login_of(2)));
+  auto plain = message(2, 6, "Receipt in inbox");
+  ASSERT_TRUE(smtp.send(plain, login_of(2)));
+  imap_session imap(imaps(), trusted(), login_of(6));
+  ASSERT_TRUE(wait_for(imap, spam.message_id));
+  ASSERT_TRUE(wait_for(imap, plain.message_id));
+
+  receipt_actions all{true, true, false, true, "Warmup"};
+  auto r = process_receipt(imap, spam.message_id, all);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->where, receipt_outcome::found_in::junk);
+  EXPECT_TRUE(r->rescued);
+  EXPECT_TRUE(r->filed);
+  EXPECT_EQ(r->folder, "Warmup");
+  auto flags = imap.fetch_flags(r->folder, r->uid);
+  ASSERT_TRUE(flags) << flags.error().message();
+  EXPECT_TRUE(has_flag(*flags, "\\Seen"));
+  EXPECT_TRUE(has_flag(*flags, "\\Flagged"));
+  EXPECT_TRUE(imap.search_message_id("Junk", spam.message_id)->empty());
+
+  // in the inbox: nothing to rescue; read only, left where it is
+  auto p = process_receipt(imap, plain.message_id, receipt_actions{true, false, false, true, ""});
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(p->where, receipt_outcome::found_in::inbox);
+  EXPECT_FALSE(p->rescued);
+  EXPECT_FALSE(p->filed);
+  auto pf = imap.fetch_flags("INBOX", p->uid);
+  ASSERT_TRUE(pf);
+  EXPECT_TRUE(has_flag(*pf, "\\Seen"));
+  EXPECT_FALSE(has_flag(*pf, "\\Flagged"));
+
+  auto missing = process_receipt(imap, "<never-sent@test.local>", all);
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->where, receipt_outcome::found_in::none);
 }
