@@ -2,9 +2,9 @@
 // on loopback: delivery, Junk rescue with the new UID, threading headers, every failure kind.
 #include "mail_stack.hpp"
 
-#include "net/imap_receipt.hpp"
 #include "net/imap_session.hpp"
 #include "net/oauth_token_source.hpp"
+#include "net/receive_flow.hpp"
 #include "net/smtp_client.hpp"
 #include "warmup/content.hpp"
 
@@ -393,7 +393,7 @@ TEST_F(mail_clients, cleanup_removes_or_archives_old_warmup_mail) {
   EXPECT_EQ(rest->removed, 0u);
 }
 
-TEST_F(mail_clients, a_receipt_is_found_rescued_flagged_and_filed_in_one_call) {
+TEST_F(mail_clients, receive_flow_finds_rescues_flags_and_files_a_warmup_message) {
   smtp_client smtp(smtp_starttls(), trusted());
   auto spam = message(2, 6, "Receipt in spam");
   ASSERT_TRUE(smtp.send(envelope_of(spam), "X-Spam-Flag: YES\r\n" + to_rfc5322(spam), login_of(2)));
@@ -403,10 +403,13 @@ TEST_F(mail_clients, a_receipt_is_found_rescued_flagged_and_filed_in_one_call) {
   ASSERT_TRUE(wait_for(imap, spam.message_id));
   ASSERT_TRUE(wait_for(imap, plain.message_id));
 
-  receipt_actions all{true, true, false, true, "Warmup"};
-  auto r = process_receipt(imap, spam.message_id, all);
+  engagement_plan engaged;
+  engaged.read = true;
+  engaged.star = true;
+  engaged.rescue = true;
+  auto r = process_warmup_message(imap, spam.message_id, engaged);
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(r->where, receipt_outcome::found_in::junk);
+  EXPECT_EQ(r->where, found_in::spam);
   EXPECT_TRUE(r->rescued);
   EXPECT_TRUE(r->filed);
   EXPECT_EQ(r->folder, "Warmup");
@@ -417,9 +420,14 @@ TEST_F(mail_clients, a_receipt_is_found_rescued_flagged_and_filed_in_one_call) {
   EXPECT_TRUE(imap.search_message_id("Junk", spam.message_id)->empty());
 
   // in the inbox: nothing to rescue; read only, left where it is
-  auto p = process_receipt(imap, plain.message_id, receipt_actions{true, false, false, true, ""});
+  engagement_plan read_only;
+  read_only.read = true;
+  read_only.rescue = true;
+  receive_flow_options keep;
+  keep.file_messages = false;
+  auto p = process_warmup_message(imap, plain.message_id, read_only, keep);
   ASSERT_TRUE(p) << p.error().message();
-  EXPECT_EQ(p->where, receipt_outcome::found_in::inbox);
+  EXPECT_EQ(p->where, found_in::inbox);
   EXPECT_FALSE(p->rescued);
   EXPECT_FALSE(p->filed);
   auto pf = imap.fetch_flags("INBOX", p->uid);
@@ -427,7 +435,7 @@ TEST_F(mail_clients, a_receipt_is_found_rescued_flagged_and_filed_in_one_call) {
   EXPECT_TRUE(has_flag(*pf, "\\Seen"));
   EXPECT_FALSE(has_flag(*pf, "\\Flagged"));
 
-  auto missing = process_receipt(imap, "<never-sent@test.local>", all);
+  auto missing = process_warmup_message(imap, "<never-sent@test.local>", engaged);
   ASSERT_TRUE(missing);
-  EXPECT_EQ(missing->where, receipt_outcome::found_in::none);
+  EXPECT_EQ(missing->where, found_in::missing);
 }
