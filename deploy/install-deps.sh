@@ -10,7 +10,7 @@ packages=(
   # PostgreSQL server for the PostgreSQL store tests (started by the tests in a temp dir)
   postgresql postgresql-client
   # the real mail stack the SMTP/IMAP tests start on loopback (deploy/mailstack.sh)
-  dovecot-imapd dovecot-lmtpd dovecot-sieve postfix openssl curl
+  dovecot-imapd dovecot-lmtpd dovecot-sieve postfix openssl curl python3
   # the web console's browser test: Debian's chromium driven by npm playwright-core
   # (npm itself comes with the machine's nodejs)
   chromium nodejs
