@@ -930,7 +930,11 @@ bool is_legacy_variable(const std::string& name) {
 }
 
 // Variables the command line reads itself (not configuration keys).
-bool is_cli_variable(const std::string& name) { return name == "WARMUP_CONFIG"; }
+// Variables read elsewhere, not configuration keys: the config file's path, the key that
+// seals mailbox secrets (never a file key: it must not sit next to the data it protects).
+bool is_cli_variable(const std::string& name) {
+  return name == "WARMUP_CONFIG" || name == "WARMUP_SECRET_KEY";
+}
 
 std::string expand_home(const std::string& path, const std::map<std::string, std::string>& env) {
   if (path == "~" || path.rfind("~/", 0) == 0) {
