@@ -4,11 +4,16 @@
 #   pg-test-server.sh start DIR [PORT]   initdb (once) and start; prints the URL
 #   pg-test-server.sh stop DIR           stop if running (idempotent)
 #   pg-test-server.sh url DIR            print the URL of a started server
+#   pg-test-server.sh reap DIR SECONDS   stop the server and remove DIR once no process
+#                                        listed in DIR.users/<pid> has lived for SECONDS
+#                                        (test processes share one server this way)
 #
 # Trust authentication, listening on 127.0.0.1 only (and a unix socket in DIR). The data
 # is disposable, so fsync and synchronous commit are off unless PG_TEST_DURABLE=1 (the
 # benchmark sets it so that its figures include real commits). initdb refuses to run as
 # root: as root, everything runs as the `postgres` system user and DIR is given to it.
+# PG_TEST_INITDB_CACHE=CACHEDIR: initdb once into CACHEDIR and copy it for every start
+# (tests start one server per test process; a copy costs a fraction of an initdb).
 set -euo pipefail
 
 usage() {
@@ -81,11 +86,31 @@ case "$action" in
       url_of "$(cat "$dir/port")"
       exit 0
     fi
+    cache=${PG_TEST_INITDB_CACHE:-}
+    if [[ ! -f "$data/PG_VERSION" && -n "$cache" ]]; then
+      mkdir -p "$(dirname "$cache")"
+      (
+        flock 9
+        if [[ ! -f "$cache/PG_VERSION" ]]; then
+          rm -rf "$cache.tmp"
+          mkdir -p "$cache.tmp"
+          [[ $(id -u) -eq 0 ]] && chown postgres: "$cache.tmp"
+          as_owner "$bin_dir/initdb" -D "$cache.tmp" -U postgres -A trust -E UTF8 \
+            --no-locale --wal-segsize=1 -N >"$dir/initdb.log" 2>&1 || exit 4
+          mv "$cache.tmp" "$cache"
+        fi
+      ) 9>"$cache.lock" || {
+        echo "pg-test-server: initdb into the cache $cache failed, see $dir/initdb.log:" >&2
+        tail -n 20 "$dir/initdb.log" >&2 || true
+        exit 4
+      }
+      cp -a "$cache" "$data"
+    fi
     if [[ ! -f "$data/PG_VERSION" ]]; then
       # -N: no fsync of the fresh cluster (disposable); C locale: byte-wise, fast, the
-      # same everywhere.
-      as_owner "$bin_dir/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-locale -N \
-        >"$dir/initdb.log" 2>&1 || {
+      # same everywhere; 1 MB WAL segments: a smaller directory to copy.
+      as_owner "$bin_dir/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-locale \
+        --wal-segsize=1 -N >"$dir/initdb.log" 2>&1 || {
         echo "pg-test-server: initdb failed, see $dir/initdb.log:" >&2
         tail -n 20 "$dir/initdb.log" >&2
         exit 4
@@ -102,7 +127,7 @@ case "$action" in
     for _ in $(seq 1 "$tries"); do
       p=${port:-$(pick_port)}
       opts="-c listen_addresses=127.0.0.1 -c port=$p -c unix_socket_directories=$dir"
-      opts+=" -c max_connections=200 -c shared_buffers=128MB ${durability[*]:-}"
+      opts+=" -c max_connections=100 ${durability[*]:-}"
       if as_owner "$bin_dir/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$opts" start \
            >/dev/null 2>&1; then
         echo "$p" >"$dir/port"
@@ -123,6 +148,33 @@ case "$action" in
   url)
     running || { echo "pg-test-server: not running in $dir" >&2; exit 1; }
     url_of "$(cat "$dir/port")"
+    ;;
+  reap)
+    idle_limit=${3:-10}
+    idle=0
+    while true; do
+      sleep 1
+      alive=0
+      for f in "$dir.users"/*; do
+        [[ -e "$f" ]] || continue
+        if kill -0 "${f##*/}" 2>/dev/null; then alive=1; else rm -f "$f"; fi
+      done
+      if [[ $alive == 1 ]]; then idle=0; else idle=$((idle + 1)); fi
+      if [[ $idle -ge $idle_limit ]]; then
+        # Under the users' lock: a process registering now either came first (and keeps
+        # the server) or finds it gone and starts a new one.
+        (
+          flock 9
+          if [[ -z "$(ls -A "$dir.users" 2>/dev/null)" ]]; then
+            "$0" stop "$dir"
+            rm -rf "$dir" "$dir.users"
+            exit 0
+          fi
+          exit 1
+        ) 9>"$dir.lock" && exit 0
+        idle=0
+      fi
+    done
     ;;
   *)
     usage

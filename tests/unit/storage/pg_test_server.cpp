@@ -1,7 +1,9 @@
-// pg_test_server.cpp: starts and stops the storage tests' PostgreSQL server through
-// deploy/pg-test-server.sh and hands out fresh databases on it.
+// pg_test_server.cpp: starts the storage tests' shared PostgreSQL server through
+// deploy/pg-test-server.sh (stopped by its reaper once unused) and hands out fresh
+// databases on it.
 #include "pg_test_server.hpp"
 
+#include "storage/migrations_pg.hpp"
 #include "storage/store.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +16,11 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <sys/file.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace warmup::storage::testing {
@@ -51,6 +58,10 @@ std::string url_for(const std::string& server_url, const std::string& db) {
   return server_url.substr(0, slash + 1) + db;
 }
 
+// One server shared by every test process of this user (ctest runs each test in its own
+// process; a server per process cost seconds each). Each process registers its pid in
+// DIR.users; a detached `pg-test-server.sh reap` stops the server and removes DIR once no
+// registered process has been alive for a few seconds.
 class pg_server {
 public:
   static pg_server& instance() {
@@ -67,47 +78,78 @@ public:
     return url_;
   }
 
+  // The migrated template, named after the migrations so that a schema change never
+  // reuses an older template left on the shared server.
   std::string template_db() {
     url();
     std::lock_guard lock(mutex_);
-    if (!template_ready_) {
-      pg_exec(url_, "CREATE DATABASE warmup_template");
-      // Migrated once here; every test database is a file copy of it.
-      open_postgres(url_for(url_, "warmup_template")).reset();
-      template_ready_ = true;
+    if (template_.empty()) {
+      std::string all;
+      for (const auto& m : postgres_migrations())
+        all += m.sql;
+      auto name = "warmup_template_" + std::to_string(std::hash<std::string>{}(all) % 1000000007);
+      // Under the shared lock: processes starting together create it once.
+      int fd = open((dir_ + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        flock(fd, LOCK_EX);
+      try {
+        if (pg_exec(url_, "SELECT count(*) FROM pg_database WHERE datname = '" + name + "'")
+            == "0") {
+          pg_exec(url_, "CREATE DATABASE " + name + "_new");
+          open_postgres(url_for(url_, name + "_new")).reset();
+          pg_exec(url_, "ALTER DATABASE " + name + "_new RENAME TO " + name);
+        }
+      } catch (...) {
+        if (fd >= 0)
+          close(fd);
+        throw;
+      }
+      if (fd >= 0)
+        close(fd);
+      template_ = name;
     }
-    return "warmup_template";
+    return template_;
   }
 
-  void stop() {
+  // This process no longer uses the server (the reaper stops it once nobody does).
+  void leave() {
     std::lock_guard lock(mutex_);
-    if (dir_.empty())
-      return;
-    run_command("'" + script_path() + "' stop '" + dir_ + "' 2>&1");
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-    dir_.clear();
-    url_.clear();
+    if (!dir_.empty())
+      unlink((dir_ + ".users/" + std::to_string(getpid())).c_str());
   }
 
 private:
   void start() {
-    auto pattern = (fs::temp_directory_path() / "warmup-pg-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      error_ = "cannot create a temporary directory for the PostgreSQL test server";
+    dir_ = (fs::temp_directory_path() / ("warmup-pg-test-" + std::to_string(getuid()))).string();
+    int fd = open((dir_ + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      error_ = "cannot create " + dir_ + ".lock for the PostgreSQL test server";
       throw std::runtime_error(error_);
     }
-    dir_ = pattern;
-    auto [out, status] = run_command("'" + script_path() + "' start '" + dir_ + "' 2>&1");
+    flock(fd, LOCK_EX);
+    std::error_code ignored;
+    fs::create_directories(dir_ + ".users", ignored);
+    { std::ofstream(dir_ + ".users/" + std::to_string(getpid())); }
+    auto [running_url, running] = run_command("'" + script_path() + "' url '" + dir_ + "' 2>/dev/null");
+    std::string out = running_url;
+    int status = running;
+    if (status != 0) {
+      auto cache = (fs::temp_directory_path()
+                    / ("warmup-pg-initdb-cache-" + std::to_string(getuid())) / "data")
+                     .string();
+      std::tie(out, status) = run_command("PG_TEST_INITDB_CACHE='" + cache + "' '"
+                                          + script_path() + "' start '" + dir_ + "' 2>&1");
+      if (status == 0)
+        run_command("setsid nohup '" + script_path() + "' reap '" + dir_
+                    + "' 5 >/dev/null 2>&1 < /dev/null &");
+    }
+    close(fd);
     if (status != 0 || out.rfind("postgresql://", 0) != 0) {
       error_ = "the PostgreSQL test server did not start (" + script_path() + " start " + dir_
                + "): " + out
                + "\nThe PostgreSQL tests need the server binaries under "
                  "/usr/lib/postgresql/*/bin (Debian: apt-get install postgresql; as root "
                  "the 'postgres' system user it creates runs the server).";
-      std::error_code ignored;
-      fs::remove_all(dir_, ignored);
-      dir_.clear();
       throw std::runtime_error(error_);
     }
     url_ = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
@@ -117,13 +159,13 @@ private:
   std::string dir_;
   std::string url_;
   std::string error_;
-  bool template_ready_ = false;
+  std::string template_;
 };
 
-// Stops the server when the process's tests are done (gtest owns and deletes it).
+// Deregisters this process when its tests are done (gtest owns and deletes it).
 class pg_server_environment : public ::testing::Environment {
 public:
-  void TearDown() override { pg_server::instance().stop(); }
+  void TearDown() override { pg_server::instance().leave(); }
 };
 
 [[maybe_unused]] auto* const registered =

@@ -1,6 +1,6 @@
-// pg_test_server.hpp: the PostgreSQL server the storage tests share (one per test process,
-// started on first use by deploy/pg-test-server.sh, stopped when the process's tests end),
-// and fresh databases on it.
+// pg_test_server.hpp: the PostgreSQL server the storage tests share (started on first use
+// by deploy/pg-test-server.sh, shared by concurrent test processes, stopped by the script's
+// reaper a few seconds after the last one exits), and fresh databases on it.
 #pragma once
 
 #include <string>
