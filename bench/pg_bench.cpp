@@ -1,0 +1,187 @@
+// pg_bench.cpp: PostgreSQL store figures: the engine's start-up read of 100k mailboxes,
+// and the sustained rate of send intents + outcomes through apply_many against a raw COPY
+// of the same rows (the floor any store must pay). Starts its own server; asserts nothing.
+#include "storage/open_store.hpp"
+#include "storage/store.hpp"
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace warmup;
+using namespace warmup::storage;
+
+namespace {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr)
+    return out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr)
+    out += buf;
+  pclose(p);
+  while (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  return out;
+}
+
+mailbox_record bench_mailbox(std::size_t i) {
+  mailbox_record r;
+  r.settings.email = "box" + std::to_string(i) + "@bench" + std::to_string(i % 97) + ".test";
+  r.settings.display_name = "Bench Box " + std::to_string(i);
+  r.settings.provider = i % 3 == 0 ? "gmail" : "outlook";
+  r.settings.organisation = std::string(email_domain(r.settings.email));
+  r.settings.timezone = "Europe/Berlin";
+  r.settings.created_day = 20000;
+  r.created_at = r.updated_at = 1'728'000'000'000;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t mailboxes = argc > 1 ? std::stoul(argv[1]) : 100'000;
+  const std::size_t sends = argc > 2 ? std::stoul(argv[2]) : 200'000;
+  constexpr std::size_t rows_per_call = 2'000;  // the store gateway's group commit size
+  constexpr shard_id shards = 8;
+  const std::string script = std::string(WARMUP_SOURCE_DIR) + "/deploy/pg-test-server.sh";
+
+  auto pattern = (fs::temp_directory_path() / "warmup-pg-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr)
+    return 1;
+  const std::string dir = pattern;
+  // Durable: fsync and synchronous commit on, so commits cost what they cost in production.
+  auto server = run("PG_TEST_DURABLE=1 '" + script + "' start '" + dir + "' 2>&1");
+  if (server.rfind("postgresql://", 0) != 0) {
+    std::printf("pg_bench: the server did not start: %s\n", server.c_str());
+    return 1;
+  }
+  const std::string db_url = server.substr(0, server.rfind('/') + 1) + "bench";
+  {
+    pqxx::connection c(server);
+    pqxx::nontransaction tx(c);
+    tx.exec("CREATE DATABASE bench");
+  }
+  std::printf("pg_bench: PostgreSQL %s (fsync on), %zu mailboxes, %zu sends\n",
+              run("psql '" + server + "' -Atc 'SHOW server_version'").c_str(), mailboxes, sends);
+
+  try {
+    auto store = open_postgres(db_url);
+    // (a) the engine's start-up read.
+    std::vector<mailbox_record> records;
+    records.reserve(mailboxes);
+    for (std::size_t i = 0; i < mailboxes; ++i)
+      records.push_back(bench_mailbox(i));
+    auto t0 = clock_type::now();
+    auto ids = store->add_mailboxes(records);
+    double add_s = seconds_since(t0);
+    t0 = clock_type::now();
+    auto all = store->list_mailboxes({});
+    double list_s = seconds_since(t0);
+    std::printf("load:  add_mailboxes %zu in %.2f s (%.0f/s); list_mailboxes of all %zu in "
+                "%.3f s\n",
+                ids.size(), add_s, static_cast<double>(ids.size()) / add_s, all.size(), list_s);
+    all.clear();
+
+    // (b) intents, then their outcomes one call later, as the gateway writes them.
+    std::vector<epoch_t> epochs(shards);
+    for (shard_id s = 0; s < shards; ++s)
+      epochs[s] = *store->acquire_lease(s, "bench", 0, ms_per_day);
+    constexpr day_number day = 20000;
+    const time_ms day_start = static_cast<time_ms>(day) * ms_per_day;
+    auto key_of = [&](std::size_t i) {
+      auto m = ids[(i * 7919) % ids.size()];
+      return slot_key{m, day, static_cast<std::uint32_t>(i / ids.size())};
+    };
+    auto make_calls = [&](std::size_t first, std::size_t n, bool outcomes) {
+      std::vector<write_batch> calls(shards);
+      for (shard_id s = 0; s < shards; ++s) {
+        calls[s].shard = s;
+        calls[s].epoch = epochs[s];
+      }
+      for (std::size_t i = first; i < first + n; ++i) {
+        auto k = key_of(i);
+        auto& b = calls[k.mailbox % shards];
+        auto at = day_start + static_cast<time_ms>(i);
+        if (outcomes) {
+          b.outcomes.push_back({k, intent_status::sent, at + 500, ""});
+        } else {
+          send_intent in;
+          in.key = k;
+          in.to = ids[(i * 31) % ids.size()];
+          in.message_id = "<" + to_string(k) + ".bench@warmup.test>";
+          in.planned_at = at;
+          in.recorded_at = at + 1;
+          b.intents.push_back(std::move(in));
+        }
+      }
+      return calls;
+    };
+    t0 = clock_type::now();
+    std::size_t stale = 0;
+    for (std::size_t first = 0; first < sends; first += rows_per_call) {
+      auto n = std::min(rows_per_call, sends - first);
+      for (const auto& r : store->apply_many(make_calls(first, n, false)))
+        stale += r.stale_epoch;
+      for (const auto& r : store->apply_many(make_calls(first, n, true)))
+        stale += r.stale_epoch;
+    }
+    double apply_s = seconds_since(t0);
+    double apply_rate = static_cast<double>(sends) / apply_s;
+    std::printf("write: apply_many %zu intents + %zu outcomes (%zu rows per call) in %.2f s: "
+                "%.0f sends/s%s\n",
+                sends, sends, rows_per_call, apply_s, apply_rate,
+                stale > 0 ? " (STALE BATCHES: figure invalid)" : "");
+    auto pending = store->pending_intents().size();
+    if (pending != 0)
+      std::printf("write: %zu intents still pending (figure invalid)\n", pending);
+
+    // The same rows, each written once in its final state, by COPY through psql into a
+    // table with the same indexes: the floor for any way of storing these sends.
+    auto csv = dir + "/sends.csv";
+    {
+      std::ofstream out(csv);
+      for (std::size_t i = 0; i < sends; ++i) {
+        auto k = key_of(i);
+        auto at = day_start + static_cast<time_ms>(i);
+        out << k.day << ',' << k.mailbox << ',' << k.slot << ',' << ids[(i * 31) % ids.size()]
+            << ",<" << to_string(k) << ".bench@warmup.test>," << at << ',' << at + 1 << ",sent,"
+            << at + 500 << ",\n";
+      }
+    }
+    run("psql '" + db_url
+        + "' -qc 'CREATE TABLE bench_copy (LIKE send_intents INCLUDING ALL)' 2>&1");
+    t0 = clock_type::now();
+    auto copied = run("psql '" + db_url + "' -c \"\\copy bench_copy (day, mailbox, slot, "
+                      "to_mailbox, message_id, planned_at, recorded_at, status, outcome_at, "
+                      "detail) FROM '" + csv + "' WITH (FORMAT csv)\" 2>&1");
+    double copy_s = seconds_since(t0);
+    double copy_rate = static_cast<double>(sends) / copy_s;
+    std::printf("copy:  psql \\copy of the same %zu sends (final rows) in %.2f s: %.0f sends/s "
+                "(%s)\n",
+                sends, copy_s, copy_rate, copied.c_str());
+    std::printf("ratio: apply_many / COPY = %.2f (target >= 0.5)\n", apply_rate / copy_rate);
+  } catch (const std::exception& e) {
+    std::printf("pg_bench: %s\n", e.what());
+  }
+  run("'" + script + "' stop '" + dir + "' 2>&1");
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+  return 0;
+}
