@@ -2,10 +2,12 @@
 // runs a subcommand; maps failures to exit codes (0 ok, 1 runtime failure, 2 bad input).
 #include "app/cli.hpp"
 
+#include "app/api_client.hpp"
 #include "app/cli_session.hpp"
 #include "app/mailbox_commands.hpp"
 #include "app/mailbox_import.hpp"
 #include "app/run.hpp"
+#include "app/shards_command.hpp"
 #include "app/status_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -30,6 +32,19 @@ void add_global_options(CLI::App* app, global_options& g) {
   app->add_option("--data", g.data_dir, "Data directory (holds warmup.db)")->type_name("DIR");
 }
 
+// --node on the commands that talk to a running node.
+void add_node_option(CLI::App* app, std::string& node_url) {
+  app->add_option("--node", node_url,
+                  "URL of the running node's console (default: $WARMUP_NODE_URL, else "
+                  "console.listen)")
+    ->type_name("URL");
+}
+
+const char* const node_help_footer =
+  "A running node is found at --node URL, else $WARMUP_NODE_URL, else console.listen (a node\n"
+  "listening on 0.0.0.0 is reached on 127.0.0.1; with port 0 the node writes its URL into the\n"
+  "store); console.token (WARMUP_CONSOLE_TOKEN) is sent as the bearer token.\n";
+
 struct parsed_flags {
   global_options global;
   // run
@@ -52,6 +67,8 @@ struct parsed_flags {
   bool json = false;
   // mailbox import
   std::string csv_file;
+  // status, mailbox list/show/pause/resume/remove, shards, advise
+  std::string node_url;
 };
 
 int run_command(const parsed_flags& f) {
@@ -77,6 +94,46 @@ int run_command(const parsed_flags& f) {
 void print_notices(const cli_session& s) {
   for (const auto& n : s.cfg.notices)
     std::cerr << "notice: " << n << "\n";
+}
+
+// The running node's API when a node answers within the connect timeout (about a second);
+// nullopt otherwise. A malformed --node or WARMUP_NODE_URL is the user's to fix.
+std::optional<api_client> running_node(const cli_session& s, const std::string& flag) {
+  if (!flag.empty() && !parse_node_url(flag))
+    throw bad_input("--node " + flag + ": not a node URL: give http://HOST:PORT, e.g. "
+                    "http://127.0.0.1:8025");
+  if (flag.empty())
+    if (const char* env = std::getenv("WARMUP_NODE_URL"); env != nullptr && *env != '\0'
+                                                          && !parse_node_url(env))
+      throw bad_input(std::string("WARMUP_NODE_URL=") + env
+                      + ": not a node URL: give http://HOST:PORT, e.g. http://127.0.0.1:8025");
+  std::unique_ptr<storage::store> st;
+  if (!find_node_url(s.cfg, nullptr, flag)) {
+    // console.listen with port 0: the bound URL is in the store, if a node wrote it.
+    try {
+      st = s.open_store_read_only();
+    } catch (const std::exception&) {
+      st.reset();
+    }
+  }
+  return reach_node(s.cfg, st.get(), flag);
+}
+
+// For the commands only a running node can answer.
+api_client required_node(const cli_session& s, const std::string& flag, const char* command) {
+  if (auto node = running_node(s, flag))
+    return *node;
+  std::unique_ptr<storage::store> st;
+  try {
+    st = s.open_store_read_only();
+  } catch (const std::exception&) {
+    st.reset();
+  }
+  auto where = find_node_url(s.cfg, st.get(), flag);
+  throw std::runtime_error(
+    std::string("warmup ") + command + " needs a running node, and none answered"
+    + (where ? " at " + *where : " (console.listen is " + s.cfg.console.listen + ")")
+    + ": start one with `warmup run`, or point to it with --node URL or WARMUP_NODE_URL");
 }
 
 }  // namespace
@@ -216,6 +273,7 @@ int run_cli(int argc, char** argv) {
     ->type_name("N");
   list->add_option("--offset", f.list.offset, "Skip the first N rows")->type_name("N");
   list->add_flag("--json", f.list.json, "Print a JSON array");
+  add_node_option(list, f.node_url);
   list->footer(std::string("Examples:\n"
                            "  warmup mailbox list --provider gmail --limit 20\n"
                            "  warmup mailbox list --state paused --json\n\n")
@@ -226,6 +284,7 @@ int run_cli(int argc, char** argv) {
   add_global_options(show, f.global);
   show->add_option("mailbox", f.ref, "Email or id")->required()->type_name("EMAIL|ID");
   show->add_flag("--json", f.json, "Print JSON");
+  add_node_option(show, f.node_url);
   show->footer(std::string("Examples:\n"
                            "  warmup mailbox show anna@example.com\n"
                            "  warmup mailbox show 42 --json\n\n")
@@ -247,6 +306,7 @@ int run_cli(int argc, char** argv) {
     auto* sub = mailbox->add_subcommand(sc.name, sc.help);
     add_global_options(sub, f.global);
     sub->add_option("mailbox", f.ref, "Email or id")->required()->type_name("EMAIL|ID");
+    add_node_option(sub, f.node_url);
     sub->footer(std::string("Example:\n  warmup mailbox ") + sc.name
                 + " anna@example.com\n\n" + global_help_footer);
     state_apps.emplace_back(sub, sc.action);
@@ -273,13 +333,45 @@ int run_cli(int argc, char** argv) {
                                                   "rate, planned and overdue sends");
   add_global_options(status_cmd, f.global);
   status_cmd->add_flag("--json", f.json, "Print JSON");
-  status_cmd->footer(std::string("Reads the store read-only, so it works next to a running "
-                                 "node. \"Today\" is the UTC day of\nthe engine clock (the "
-                                 "node's, which may run accelerated).\n\n"
+  add_node_option(status_cmd, f.node_url);
+  status_cmd->footer(std::string("Asks the running node's API; with no node answering within "
+                                 "about a second, reads\nthe store read-only. \"Today\" is the "
+                                 "UTC day of the engine clock (the node's, which\nmay run "
+                                 "accelerated).\n\n"
                                  "Examples:\n"
                                  "  warmup status\n"
-                                 "  warmup status --json --data /srv/warmup\n\n")
-                     + global_help_footer);
+                                 "  warmup status --json --data /srv/warmup\n"
+                                 "  warmup status --node http://10.0.0.5:8025\n\n")
+                     + node_help_footer + global_help_footer);
+
+  // shards
+  auto* shards_cmd = app.add_subcommand("shards", "The running node's shards: state, epoch, "
+                                                  "mailboxes by state, queue depth, restarts");
+  add_global_options(shards_cmd, f.global);
+  add_node_option(shards_cmd, f.node_url);
+  shards_cmd->add_flag("--json", f.json, "Print the API's JSON");
+  shards_cmd->footer(std::string("Needs a running node (exit 1 when none answers).\n\n"
+                                 "Examples:\n"
+                                 "  warmup shards\n"
+                                 "  warmup shards --json --node http://127.0.0.1:8025\n\n")
+                     + node_help_footer + global_help_footer);
+
+  // advise
+  auto* advise_cmd = app.add_subcommand(
+    "advise", "A scaling recommendation from the running node's live figures");
+  add_global_options(advise_cmd, f.global);
+  add_node_option(advise_cmd, f.node_url);
+  advise_cmd->add_flag("--json", f.json, "Print the recommendation and its figures as JSON");
+  advise_cmd->footer(std::string(
+                       "Judges mailboxes per node against the measured capacity (10,000, from\n"
+                       "bench/sim_throughput: an assumption), the overdue backlog, the send lag\n"
+                       "(p95 above 300 s is behind), missed daily quotas and the SMTP/IMAP error\n"
+                       "rate, and says: add nodes, remove one, fix errors or missing shards first,\n"
+                       "or no change. Needs a running node (exit 1 when none answers).\n\n"
+                       "Examples:\n"
+                       "  warmup advise\n"
+                       "  warmup advise --json\n\n")
+                     + node_help_footer + global_help_footer);
 
   // config
   auto* config_cmd = app.add_subcommand("config", "Check a configuration");
@@ -327,7 +419,20 @@ int run_cli(int argc, char** argv) {
     if (status_cmd->parsed()) {
       auto s = load_session(f.global);
       print_notices(s);
+      if (auto node = running_node(s, f.node_url))
+        return status(*node, f.json, std::cout);
+      std::cerr << "(no running node: figures from the store)\n";
       return status(s, f.json, std::cout);
+    }
+    if (shards_cmd->parsed()) {
+      auto s = load_session(f.global);
+      print_notices(s);
+      return shards(required_node(s, f.node_url, "shards"), f.json, std::cout);
+    }
+    if (advise_cmd->parsed()) {
+      auto s = load_session(f.global);
+      print_notices(s);
+      return advise(required_node(s, f.node_url, "advise"), f.json, std::cout);
     }
     if (check->parsed()) {
       auto s = load_session(f.global);
@@ -396,13 +501,22 @@ int run_cli(int argc, char** argv) {
         f.list.limit = *f.list_limit;
       else
         f.list.limit = f.list.json ? static_cast<std::size_t>(-1) : 100;
+      if (auto node = running_node(s, f.node_url))
+        return mailbox_list(s, *node, f.list, std::cout);
       return mailbox_list(s, f.list, std::cout);
     }
-    if (show->parsed())
+    if (show->parsed()) {
+      if (auto node = running_node(s, f.node_url))
+        return mailbox_show(s, *node, f.ref, f.json, std::cout);
       return mailbox_show(s, f.ref, f.json, std::cout);
+    }
     for (const auto& [sub, action] : state_apps)
-      if (sub->parsed())
+      if (sub->parsed()) {
+        // Through the node, a pause or removal reaches the mailbox actor at once.
+        if (auto node = running_node(s, f.node_url))
+          return mailbox_change_state(s, *node, f.ref, action, std::cout);
         return mailbox_change_state(s, f.ref, action, std::cout);
+      }
     if (import->parsed())
       return mailbox_import(s, f.csv_file, ::isatty(STDERR_FILENO) == 1, std::cout, std::cerr);
     std::cerr << "error: no subcommand; see warmup --help\n";

@@ -2,9 +2,11 @@
 // the store; a running node sees the changes through the same SQLite file (WAL).
 #include "app/mailbox_commands.hpp"
 
+#include "app/api_client.hpp"
 #include "app/secrets.hpp"
 #include "warmup/account.hpp"
 #include "warmup/calendar.hpp"
+#include "warmup/health.hpp"
 #include "warmup/ramp.hpp"
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -350,37 +353,18 @@ int mailbox_add(const cli_session& s, const new_mailbox& in, std::ostream& out) 
   return exit_ok;
 }
 
-int mailbox_list(const cli_session& s, const mailbox_list_options& o, std::ostream& out) {
-  storage::mailbox_filter f;
-  if (!o.state.empty()) {
-    auto state = parse_mailbox_state(lower_ascii(o.state));
-    if (!state)
-      throw bad_input("--state " + o.state
-                      + ": unknown state: use active, paused, throttled, disconnected, "
-                        "restarting or removed");
-    f.state = state;
-  }
-  if (!o.provider.empty())
-    f.provider = lower_ascii(o.provider);
-  if (!o.domain.empty())
-    f.domain = lower_ascii(o.domain);
-  f.limit = o.limit;
-  f.offset = o.offset;
-  auto st = s.open_store();
-  auto rows = st->list_mailboxes(f);
-  if (o.json) {
+namespace {
+
+// The mailbox table of `warmup mailbox list` (or its JSON array).
+void print_mailbox_list(const std::vector<storage::mailbox_record>& rows, std::uint64_t total,
+                        std::uint32_t shard_count, bool as_json, std::ostream& out) {
+  if (as_json) {
     json arr = json::array();
     for (const auto& r : rows)
-      arr.push_back(mailbox_json(r, s.cfg.node.shard_count));
+      arr.push_back(mailbox_json(r, shard_count));
     out << arr.dump(2) << "\n";
-    return exit_ok;
+    return;
   }
-  auto total = st->count_mailboxes([&] {
-    auto all = f;
-    all.limit = static_cast<std::size_t>(-1);
-    all.offset = 0;
-    return all;
-  }());
   std::size_t email_width = 5;
   for (const auto& r : rows)
     email_width = std::max(email_width, r.settings.email.size());
@@ -398,29 +382,19 @@ int mailbox_list(const cli_session& s, const mailbox_list_options& o, std::ostre
   if (rows.size() < total)
     out << " (use --offset and --limit to page)";
   out << "\n";
-  return exit_ok;
 }
 
-int mailbox_show(const cli_session& s, const std::string& ref, bool as_json, std::ostream& out) {
-  auto st = s.open_store();
-  auto r = resolve_mailbox(*st, ref, s.store_path());
+// `warmup mailbox show`: settings, ramp state and `days` (the last 7, oldest first).
+void print_mailbox(const storage::mailbox_record& r, const std::vector<day_stats>& days,
+                   day_number today, std::uint32_t shard_count, bool as_json, std::ostream& out) {
   const auto& m = r.settings;
-  auto today = local_day(engine_now(st.get()), m.timezone);
-  auto rows = st->stats(m.id, today - 6, today);
-  std::vector<day_stats> days;
-  for (day_number d = today - 6; d <= today; ++d) {
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const day_stats& x) { return x.day == d; });
-    day_stats ds = it == rows.end() ? day_stats{} : *it;
-    ds.day = d;
-    days.push_back(ds);
-  }
   if (as_json) {
-    auto j = mailbox_json(r, s.cfg.node.shard_count);
+    auto j = mailbox_json(r, shard_count);
     j["last_7_days"] = json::array();
     for (const auto& d : days)
       j["last_7_days"].push_back(stats_json(d));
     out << j.dump(2) << "\n";
-    return exit_ok;
+    return;
   }
   const auto& e = m.engagement;
   out << "Mailbox " << m.id << ": " << m.email << "\n"
@@ -431,8 +405,7 @@ int mailbox_show(const cli_session& s, const std::string& ref, bool as_json, std
       << "  Organisation: " << m.organisation << "\n"
       << "  Time zone:    " << m.timezone << "\n"
       << "  Transport:    " << to_string(m.transport) << "\n"
-      << "  Shard:        " << shard_of(m.email, s.cfg.node.shard_count) << " of "
-      << s.cfg.node.shard_count << "\n"
+      << "  Shard:        " << shard_of(m.email, shard_count) << " of " << shard_count << "\n"
       << "  Ramp:         " << ramp_text(r.ramp_preset, m.ramp) << "\n"
       << "  Window:       " << clock_text(m.window.start_minute) << "-"
       << clock_text(m.window.end_minute) << " local, at least " << m.window.min_gap_minutes
@@ -459,13 +432,12 @@ int mailbox_show(const cli_session& s, const std::string& ref, bool as_json, std
       out << std::setw(9) << v;
     out << "\n";
   }
-  return exit_ok;
 }
 
-int mailbox_change_state(const cli_session& s, const std::string& ref, state_action a,
-                         std::ostream& out) {
-  auto st = s.open_store();
-  auto r = resolve_mailbox(*st, ref, s.store_path());
+// Decides what `a` does to mailbox `r` and says so; `apply` carries the change out (the
+// store's write or the node's API call) when there is one to make.
+int change_state(const storage::mailbox_record& r, state_action a, std::ostream& out,
+                 const std::function<void(state_action)>& apply) {
   const auto& m = r.settings;
   const auto label = m.email + " (id " + std::to_string(m.id) + ")";
   switch (a) {
@@ -477,7 +449,7 @@ int mailbox_change_state(const cli_session& s, const std::string& ref, state_act
         out << "mailbox " << label << " is paused already\n";
         return exit_ok;
       }
-      st->set_mailbox_state(m.id, mailbox_state::paused);
+      apply(a);
       out << "paused mailbox " << label << ": it sends and engages no more until resumed\n";
       return exit_ok;
     case state_action::resume:
@@ -489,7 +461,7 @@ int mailbox_change_state(const cli_session& s, const std::string& ref, state_act
             << "\n";
         return exit_ok;
       }
-      st->set_mailbox_state(m.id, mailbox_state::active);
+      apply(a);
       out << "resumed mailbox " << label << " (was " << to_string(m.state) << ")\n";
       return exit_ok;
     case state_action::remove:
@@ -497,13 +469,287 @@ int mailbox_change_state(const cli_session& s, const std::string& ref, state_act
         out << "mailbox " << label << " is removed already\n";
         return exit_ok;
       }
-      st->remove_mailbox(m.id);
+      apply(a);
       out << "removed mailbox " << label
           << "; its history is kept and `warmup mailbox resume " << m.email
           << "` restores it\n";
       return exit_ok;
   }
   return exit_ok;
+}
+
+std::optional<health_band> parse_band(const std::string& name) {
+  for (auto b : {health_band::healthy, health_band::watch, health_band::throttle,
+                 health_band::pause, health_band::block})
+    if (to_string(b) == name)
+      return b;
+  return std::nullopt;
+}
+
+day_number day_of(const json& j, const char* key, day_number fallback) {
+  day_number d = fallback;
+  if (auto it = j.find(key); it != j.end() && it->is_string() && !it->get<std::string>().empty())
+    parse_day(it->get<std::string>(), d);
+  return d;
+}
+
+// A mailbox record from the API's JSON (a list item or a detail) laid over `base` (the
+// stored record, or the configuration's defaults): the API's fields win, the ones it does
+// not serve keep the base's.
+storage::mailbox_record record_from_api(const nlohmann::json& j, storage::mailbox_record base) {
+  auto& m = base.settings;
+  auto str = [&](const char* key, std::string& out) {
+    if (auto it = j.find(key); it != j.end() && it->is_string())
+      out = it->get<std::string>();
+  };
+  m.id = j.value("id", m.id);
+  str("email", m.email);
+  str("display_name", m.display_name);
+  str("provider", m.provider);
+  str("organisation", m.organisation);
+  str("timezone", m.timezone);
+  str("ramp_preset", base.ramp_preset);
+  if (auto t = parse_transport_kind(j.value("transport", std::string{})))
+    m.transport = *t;
+  if (auto st = parse_mailbox_state(j.value("state", std::string{})))
+    m.state = *st;
+  base.ramp.ramp_day = j.value("ramp_day", base.ramp.ramp_day);
+  base.ramp.throttle_percent = j.value("throttle_percent", base.ramp.throttle_percent);
+  if (auto b = parse_band(j.value("band", std::string{})))
+    base.ramp.band = *b;
+  base.ramp.paused_by_health = j.value("paused_by_health", base.ramp.paused_by_health);
+  if (auto it = j.find("ramp"); it != j.end() && it->is_object()) {
+    m.ramp.start = it->value("start", m.ramp.start);
+    m.ramp.step = it->value("step", m.ramp.step);
+    m.ramp.ceiling = it->value("ceiling", m.ramp.ceiling);
+    m.ramp.variance = it->value("variance", m.ramp.variance);
+    m.ramp.weekdays_only = it->value("weekdays_only", m.ramp.weekdays_only);
+    m.ramp.weekend_factor = it->value("weekend_factor", m.ramp.weekend_factor);
+  }
+  if (auto it = j.find("ramp_state"); it != j.end() && it->is_object()) {
+    base.ramp.ramp_day = it->value("ramp_day", base.ramp.ramp_day);
+    base.ramp.cooldown_until = day_of(*it, "cooldown_until", 0);
+  }
+  if (auto it = j.find("window"); it != j.end() && it->is_object()) {
+    m.window.start_minute = it->value("start_minute", m.window.start_minute);
+    m.window.end_minute = it->value("end_minute", m.window.end_minute);
+    m.window.min_gap_minutes = it->value("min_gap_minutes", m.window.min_gap_minutes);
+  }
+  m.created_day = day_of(j, "created_day", m.created_day);
+  return base;
+}
+
+// What a record holds before the API's fields are laid over it: the stored record when
+// the store is readable, else the configuration's defaults.
+storage::mailbox_record base_record(storage::store* st, mailbox_id id,
+                                    const config::engine_config& cfg) {
+  if (st != nullptr)
+    if (auto r = st->get_mailbox(id))
+      return *r;
+  storage::mailbox_record r;
+  r.settings.ramp = cfg.ramp;
+  r.settings.window = cfg.window;
+  r.settings.engagement = cfg.engagement;
+  return r;
+}
+
+std::unique_ptr<storage::store> try_open_read_only(const cli_session& s) {
+  try {
+    return s.open_store_read_only();
+  } catch (const std::exception&) {
+    return nullptr;   // a remote node: the API's fields are all there is
+  }
+}
+
+// The id `ref` (an id or an email) names on the node; throws bad_input when it names none.
+mailbox_id resolve_on_node(const api_client& node, const std::string& ref) {
+  auto missing = [&] {
+    return bad_input("no mailbox " + ref + " on the node at " + node.url()
+                     + ": give an email or an id from `warmup mailbox list`");
+  };
+  if (all_digits(ref)) {
+    unsigned long long id = 0;
+    try {
+      id = std::stoull(ref);
+    } catch (const std::exception&) {
+      throw missing();
+    }
+    if (id >= no_mailbox)
+      throw missing();
+    return static_cast<mailbox_id>(id);
+  }
+  const auto email = lower_ascii(ref);
+  const auto at = email.find('@');
+  if (at == std::string::npos)
+    throw missing();
+  const auto domain = email.substr(at + 1);
+  // The API filters by domain, not by email: page through the domain's mailboxes.
+  for (std::size_t offset = 0;; offset += 500) {
+    auto page = node.get("/api/v1/mailboxes?state=all&limit=500&domain=" + url_encode(domain)
+                         + "&offset=" + std::to_string(offset));
+    const auto& items = page["items"];
+    for (const auto& item : items)
+      if (item.value("email", std::string{}) == email)
+        return item.value("id", no_mailbox);
+    if (items.empty() || offset + items.size() >= page.value("total", std::uint64_t{0}))
+      throw missing();
+  }
+}
+
+// GET /api/v1/mailboxes/{id}; a 404 is the user's unknown mailbox.
+json mailbox_on_node(const api_client& node, mailbox_id id, const std::string& ref, int days) {
+  try {
+    return node.get("/api/v1/mailboxes/" + std::to_string(id) + "?days=" + std::to_string(days));
+  } catch (const api_error& e) {
+    if (e.status == 404)
+      throw bad_input("no mailbox " + ref + " on the node at " + node.url()
+                      + ": give an email or an id from `warmup mailbox list`");
+    throw;
+  }
+}
+
+storage::mailbox_filter list_filter(const mailbox_list_options& o) {
+  storage::mailbox_filter f;
+  if (!o.state.empty()) {
+    auto state = parse_mailbox_state(lower_ascii(o.state));
+    if (!state)
+      throw bad_input("--state " + o.state
+                      + ": unknown state: use active, paused, throttled, disconnected, "
+                        "restarting or removed");
+    f.state = state;
+  }
+  if (!o.provider.empty())
+    f.provider = lower_ascii(o.provider);
+  if (!o.domain.empty())
+    f.domain = lower_ascii(o.domain);
+  f.limit = o.limit;
+  f.offset = o.offset;
+  return f;
+}
+
+}  // namespace
+
+int mailbox_list(const cli_session& s, const mailbox_list_options& o, std::ostream& out) {
+  auto f = list_filter(o);
+  auto st = s.open_store();
+  auto rows = st->list_mailboxes(f);
+  std::uint64_t total = 0;
+  if (!o.json) {
+    auto all = f;
+    all.limit = static_cast<std::size_t>(-1);
+    all.offset = 0;
+    total = st->count_mailboxes(all);
+  }
+  print_mailbox_list(rows, total, s.cfg.node.shard_count, o.json, out);
+  return exit_ok;
+}
+
+int mailbox_list(const cli_session& s, const api_client& node, const mailbox_list_options& o,
+                 std::ostream& out) {
+  auto f = list_filter(o);
+  std::string query;
+  if (f.state)
+    query += "&state=" + std::string(to_string(*f.state));
+  if (f.provider)
+    query += "&provider=" + url_encode(*f.provider);
+  if (f.domain)
+    query += "&domain=" + url_encode(*f.domain);
+  std::vector<json> items;
+  std::uint64_t total = 0;
+  std::size_t offset = o.offset;
+  while (items.size() < o.limit) {
+    const std::size_t page_size = std::min<std::size_t>(500, o.limit - items.size());
+    auto page = node.get("/api/v1/mailboxes?limit=" + std::to_string(page_size)
+                         + "&offset=" + std::to_string(offset) + query);
+    total = page.value("total", std::uint64_t{0});
+    const auto& got = page["items"];
+    for (const auto& item : got)
+      items.push_back(item);
+    offset += got.size();
+    if (got.empty() || offset >= total)
+      break;
+  }
+  // The table needs only what the API lists; the JSON shows whole records.
+  auto st = o.json ? try_open_read_only(s) : nullptr;
+  std::vector<storage::mailbox_record> rows;
+  rows.reserve(items.size());
+  for (const auto& item : items)
+    rows.push_back(record_from_api(
+      item, base_record(st.get(), item.value("id", no_mailbox), s.cfg)));
+  print_mailbox_list(rows, total, s.cfg.node.shard_count, o.json, out);
+  return exit_ok;
+}
+
+int mailbox_show(const cli_session& s, const std::string& ref, bool as_json, std::ostream& out) {
+  auto st = s.open_store();
+  auto r = resolve_mailbox(*st, ref, s.store_path());
+  const auto& m = r.settings;
+  auto today = local_day(engine_now(st.get()), m.timezone);
+  auto rows = st->stats(m.id, today - 6, today);
+  std::vector<day_stats> days;
+  for (day_number d = today - 6; d <= today; ++d) {
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const day_stats& x) { return x.day == d; });
+    day_stats ds = it == rows.end() ? day_stats{} : *it;
+    ds.day = d;
+    days.push_back(ds);
+  }
+  print_mailbox(r, days, today, s.cfg.node.shard_count, as_json, out);
+  return exit_ok;
+}
+
+int mailbox_show(const cli_session& s, const api_client& node, const std::string& ref,
+                 bool as_json, std::ostream& out) {
+  auto id = resolve_on_node(node, ref);
+  auto j = mailbox_on_node(node, id, ref, 7);
+  auto st = try_open_read_only(s);
+  auto r = record_from_api(j, base_record(st.get(), id, s.cfg));
+  std::vector<day_stats> days;
+  for (const auto& h : j.value("history", json::array())) {
+    day_stats d;
+    d.day = day_of(h, "day", 0);
+    d.planned = h.value("planned", d.planned);
+    d.sent = h.value("sent", d.sent);
+    d.inbox = h.value("inbox", d.inbox);
+    d.spam = h.value("spam", d.spam);
+    d.missing = h.value("missing", d.missing);
+    d.bounces = h.value("bounces", d.bounces);
+    d.replies = h.value("replies", d.replies);
+    d.received = h.value("received", d.received);
+    d.rescued = h.value("rescued", d.rescued);
+    d.skipped = h.value("skipped", d.skipped);
+    days.push_back(d);
+  }
+  const day_number today = days.empty() ? 0 : days.back().day;
+  print_mailbox(r, days, today, s.cfg.node.shard_count, as_json, out);
+  return exit_ok;
+}
+
+int mailbox_change_state(const cli_session& s, const std::string& ref, state_action a,
+                         std::ostream& out) {
+  auto st = s.open_store();
+  auto r = resolve_mailbox(*st, ref, s.store_path());
+  return change_state(r, a, out, [&](state_action what) {
+    switch (what) {
+      case state_action::pause: st->set_mailbox_state(r.settings.id, mailbox_state::paused); break;
+      case state_action::resume: st->set_mailbox_state(r.settings.id, mailbox_state::active); break;
+      case state_action::remove: st->remove_mailbox(r.settings.id); break;
+    }
+  });
+}
+
+int mailbox_change_state(const cli_session& s, const api_client& node, const std::string& ref,
+                         state_action a, std::ostream& out) {
+  auto id = resolve_on_node(node, ref);
+  auto r = record_from_api(mailbox_on_node(node, id, ref, 1), base_record(nullptr, id, s.cfg));
+  const auto target = "/api/v1/mailboxes/" + std::to_string(id);
+  // The node changes the store and tells the mailbox actor at once.
+  return change_state(r, a, out, [&](state_action what) {
+    switch (what) {
+      case state_action::pause: node.call("POST", target + "/pause"); break;
+      case state_action::resume: node.call("POST", target + "/resume"); break;
+      case state_action::remove: node.call("DELETE", target); break;
+    }
+  });
 }
 
 }  // namespace warmup::app

@@ -1,5 +1,7 @@
 // mailbox_commands.hpp: `warmup mailbox add|list|show|pause|resume|remove`, and the
-// record building that `mailbox import` shares with `mailbox add`.
+// record building that `mailbox import` shares with `mailbox add`. list, show, pause,
+// resume and remove go through a running node's API when one answers (pause and remove
+// then reach the mailbox actor at once), else through the store; the output is the same.
 #pragma once
 
 #include "app/cli_session.hpp"
@@ -62,6 +64,17 @@ int mailbox_list(const cli_session& s, const mailbox_list_options& o, std::ostre
 int mailbox_show(const cli_session& s, const std::string& ref, bool json, std::ostream& out);
 int mailbox_change_state(const cli_session& s, const std::string& ref, state_action a,
                          std::ostream& out);
+
+// The same commands through a running node's console API (throws api_error or
+// node_unreachable, see api_client.hpp). Fields the API does not serve (engagement rates,
+// a real mailbox's servers, created_at/updated_at) come from the store when it is readable.
+class api_client;
+int mailbox_list(const cli_session& s, const api_client& node, const mailbox_list_options& o,
+                 std::ostream& out);
+int mailbox_show(const cli_session& s, const api_client& node, const std::string& ref, bool json,
+                 std::ostream& out);
+int mailbox_change_state(const cli_session& s, const api_client& node, const std::string& ref,
+                         state_action a, std::ostream& out);
 
 // Finds a mailbox by id (all digits) or email; throws bad_input naming `ref` if absent.
 storage::mailbox_record resolve_mailbox(storage::store& st, const std::string& ref,

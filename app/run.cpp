@@ -129,6 +129,10 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
         co.listen = cfg.console.listen;
         co.token = cfg.console.token;
         console = start_console(node, *console_store, co);
+        // The CLI finds a console bound to port 0 here (its own connection: the other two
+        // belong to the node's and the console's threads).
+        storage::open_store(cfg.store.database_url, cfg.data_dir)
+          ->put_meta("console.url", console->url());
       } catch (const std::exception& e) {
         std::cerr << "warmup run: console on " << cfg.console.listen << ": " << e.what()
                   << "\n(choose another address with --console HOST:PORT, or --console off)\n";
