@@ -259,6 +259,12 @@ bool check_console_token(const std::string& v) {
          && std::none_of(v.begin(), v.end(), [](unsigned char ch) { return ch <= ' ' || ch == 127; });
 }
 
+// An IMAP folder name the engine creates at the top level of the personal namespace.
+bool check_folder_name(const std::string& v) {
+  return !v.empty() && v.size() <= 100 && v.find_first_of("/.\"*%\\") == std::string::npos
+         && std::none_of(v.begin(), v.end(), [](unsigned char ch) { return ch < ' ' || ch == 127; });
+}
+
 bool two_digits(std::string_view s, int max) {
   if (s.size() != 2 || !std::isdigit(static_cast<unsigned char>(s[0]))
       || !std::isdigit(static_cast<unsigned char>(s[1])))
@@ -306,7 +312,7 @@ const std::string timezone_allowed =
   "America/New_York";
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> names = {"node",   "console", "clock", "store",      "sandbox",
+  static const std::vector<std::string> names = {"node",   "console", "clock", "store",      "sandbox", "mail",
                                                  "log",    "ramp",  "window",     "engagement",
                                                  "health", "peers"};
   return names;
@@ -375,6 +381,23 @@ const std::vector<key_spec>& key_table() {
       };
       t.push_back(std::move(k));
     }
+    // [mail]
+    t.push_back(integer_key("mail", "workers", 1, 256,
+                            store_int([](engine_config& c) -> auto& { return c.mail.workers; })));
+    t.push_back(integer_key("mail", "per_host", 1, 64,
+                            store_int([](engine_config& c) -> auto& { return c.mail.per_host; })));
+    t.push_back(integer_key("mail", "timeout_seconds", 5, 600,
+                            store_int([](engine_config& c) -> auto& { return c.mail.timeout_seconds; })));
+    t.push_back(integer_key("mail", "send_attempts", 1, 10,
+                            store_int([](engine_config& c) -> auto& { return c.mail.send_attempts; })));
+    t.push_back(text_key("mail", "warmup_folder",
+                         "a folder name without the hierarchy delimiters / and .",
+                         check_folder_name,
+                         store_text([](engine_config& c) -> auto& { return c.mail.warmup_folder; })));
+    t.push_back(integer_key("mail", "cleanup_days", 0, 3650,
+                            store_int([](engine_config& c) -> auto& { return c.mail.cleanup_days; })));
+    t.push_back(choice_key("mail", "cleanup_action", {"delete", "archive"},
+                           store_text([](engine_config& c) -> auto& { return c.mail.cleanup_action; })));
     // [log]
     t.push_back(choice_key("log", "level", {"trace", "debug", "info", "warn", "error", "off"},
                            store_text([](engine_config& c) -> auto& { return c.log.level; })));

@@ -48,6 +48,17 @@ struct sandbox_config {
   std::vector<std::string> providers = {"gmail.sim", "outlook.sim", "yahoo.sim", "mail.sim"};
 };
 
+// Real mail (transport = "smtp"): the SMTP/IMAP transport's limits and housekeeping.
+struct mail_config {
+  int workers = 8;                     // detached threads doing SMTP/IMAP calls
+  int per_host = 4;                    // concurrent calls per SMTP or IMAP host
+  int timeout_seconds = 60;            // limit of one call (connect: at most 10 s)
+  int send_attempts = 4;               // tries of a send refused before any data left
+  std::string warmup_folder = "Warmup";   // where processed warmup mail is filed
+  int cleanup_days = 14;               // warmup mail older than this leaves the folder; 0: never
+  std::string cleanup_action = "delete";  // delete, or archive (to the Archive folder)
+};
+
 struct log_config {
   std::string level = "info";          // trace, debug, info, warn, error, off
   std::string format = "text";         // text or json
@@ -69,6 +80,7 @@ struct engine_config {
   clock_config clock;
   store_config store;
   sandbox_config sandbox;
+  mail_config mail;
   log_config log;
   std::vector<std::string> notices;    // start-up notices to log (e.g. ignored legacy keys)
 };

@@ -131,6 +131,27 @@ TEST_F(config_file, a_bad_console_token_is_named_but_never_printed) {
   }
 }
 
+TEST_F(config_file, mail_section_reads_and_validates) {
+  auto path = write("[mail]\nworkers = 3\nper_host = 2\ncleanup_days = 0\n"
+                    "warmup_folder = \"Warm Up\"\n");
+  auto env = home_env;
+  env["WARMUP_MAIL_CLEANUP_ACTION"] = "archive";
+  auto c = load(path, env);
+  EXPECT_EQ(c.mail.workers, 3);
+  EXPECT_EQ(c.mail.per_host, 2);
+  EXPECT_EQ(c.mail.cleanup_days, 0);
+  EXPECT_EQ(c.mail.warmup_folder, "Warm Up");
+  EXPECT_EQ(c.mail.cleanup_action, "archive");
+  auto bad = write("[mail]\nwarmup_folder = \"INBOX/Warmup\"\n");
+  try {
+    load(bad, home_env);
+    FAIL() << "a folder with a hierarchy delimiter must be refused";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.key, "mail.warmup_folder");
+    EXPECT_EQ(e.line, 2);
+  }
+}
+
 TEST_F(config_file, reads_every_section) {
   auto path = write(R"(
 data_dir = "/srv/warmup"
