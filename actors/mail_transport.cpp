@@ -20,6 +20,7 @@ namespace warmup::detail {
 // One call for a worker.
 struct mail_job {
   bool is_send = true;
+  bool is_cleanup = false;   // (with !is_send) the daily cleanup of the warmup folder
   std::shared_ptr<const real_mailbox> box;
   outgoing_mail out;      // is_send
   receive_task task;      // !is_send
@@ -236,6 +237,45 @@ mail_job_result do_process(worker_ptr self, const mail_job& job) {
   return r;
 }
 
+// The daily housekeeping of a mailbox: warmup mail older than cleanup_days leaves the
+// warmup folder (deleted, or archived). Ages are real time: INTERNALDATE is when the
+// server received the message, whatever the engine clock says.
+void do_cleanup(worker_ptr self, const mail_job& job) {
+  auto& st = self->state;
+  const auto& box = *job.box;
+  auto& l = link_of(self, box);
+  auto login = login_for(self, box, l);
+  if (!login)
+    return;   // the next process call reports the login problem
+  if (!l.imap)
+    l.imap = std::make_unique<net::imap_session>(box.account, *login,
+                                                 net::imap_options{st.opts.timeouts, true});
+  l.imap->set_login(*login);
+  auto folder = l.imap->full_name(st.opts.warmup_folder);
+  std::string archive;
+  if (folder && st.opts.cleanup_archives)
+    if (auto f = l.imap->folders(); f)
+      archive = f->archive;
+  if (folder && st.opts.cleanup_archives && archive.empty()) {
+    spdlog::warn("event=imap_cleanup_skipped mailbox={} reason=\"cleanup_action is archive but "
+                 "the server has no Archive folder\"", box.id);
+    return;
+  }
+  auto done = folder ? l.imap->cleanup(*folder, st.opts.cleanup_days,
+                                       engine_clock::system_now(), archive)
+                     : net::mail_result<net::imap_cleanup_result>(folder.error());
+  if (!done) {
+    count_error(st.ctx, false, done.error());
+    spdlog::warn("event=imap_cleanup_failed mailbox={} reason=\"{}\"", box.id,
+                 done.error().message());
+    l.imap.reset();
+    return;
+  }
+  if (done->removed > 0)
+    spdlog::info("event=imap_cleanup mailbox={} removed={} action={}", box.id, done->removed,
+                 st.opts.cleanup_archives ? "archive" : "delete");
+}
+
 caf::behavior mail_worker(worker_ptr self, const engine_context* ctx, mail_transport_options opts,
                           secret_opener open_secret) {
   self->state.ctx = ctx;
@@ -243,6 +283,10 @@ caf::behavior mail_worker(worker_ptr self, const engine_context* ctx, mail_trans
   self->state.open_secret = std::move(open_secret);
   return {
     [=](const mail_job& job) -> mail_job_result {
+      if (job.is_cleanup) {
+        do_cleanup(self, job);
+        return {};
+      }
       return job.is_send ? do_send(self, job) : do_process(self, job);
     },
   };
@@ -269,6 +313,7 @@ struct mail_coordinator_state {
   std::vector<caf::actor> workers;
   std::unordered_map<std::string, host_queue> hosts;
   std::unordered_map<std::uint64_t, pending_call> backing_off;
+  std::unordered_map<mailbox_id, std::int64_t> cleaned_on;   // real day of the last cleanup
   std::uint64_t next_retry = 0;
   static inline const char* name = "mail_transport";
 };
@@ -291,6 +336,8 @@ void finish(coordinator_ptr self, pending_call call, mail_job_result res) {
     self->delayed_send(self, delay, retry_atom::value, id);
     return;
   }
+  if (job.is_cleanup)
+    return;
   if (job.is_send)
     call.send_rp.deliver(std::move(res.sent));
   else
@@ -377,6 +424,19 @@ caf::behavior mail_coordinator(coordinator_ptr self, const engine_context* ctx,
                    + " has no IMAP account on this node";
         return r;
       }
+      if (s.opts.cleanup_days > 0) {
+        // Once a (real) day per mailbox, before its first visit of the day.
+        const auto today = engine_clock::system_now() / ms_per_day;
+        if (auto& last = s.cleaned_on[task.recipient]; last != today) {
+          last = today;
+          pending_call sweep;
+          sweep.job.is_send = false;
+          sweep.job.is_cleanup = true;
+          sweep.job.box = it->second;
+          sweep.host = "imap:" + it->second->account.imap.host;
+          enqueue(self, std::move(sweep));
+        }
+      }
       pending_call call;
       call.job.is_send = false;
       call.job.box = it->second;
@@ -400,6 +460,20 @@ caf::behavior mail_coordinator(coordinator_ptr self, const engine_context* ctx,
 }
 
 }  // namespace
+
+mail_transport_options mail_options_of(const config::mail_config& c) {
+  mail_transport_options o;
+  o.workers = static_cast<std::size_t>(c.workers);
+  o.per_host = static_cast<std::size_t>(c.per_host);
+  o.timeouts.total = std::chrono::seconds(c.timeout_seconds);
+  o.timeouts.connect = std::min<std::chrono::milliseconds>(std::chrono::seconds(10),
+                                                           o.timeouts.total);
+  o.send_attempts = c.send_attempts;
+  o.warmup_folder = c.warmup_folder;
+  o.cleanup_days = c.cleanup_days;
+  o.cleanup_archives = c.cleanup_action == "archive";
+  return o;
+}
 
 bool provider_saves_sent_mail(const std::string& provider) {
   return provider == "gmail" || provider == "outlook";

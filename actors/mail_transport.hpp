@@ -40,7 +40,12 @@ struct mail_transport_options {
   std::chrono::milliseconds max_backoff{60000};
   std::string warmup_folder = "Warmup";
   std::size_t sessions_per_worker = 512;   // cached connections per worker
+  int cleanup_days = 14;                   // warmup mail older than this leaves the folder
+  bool cleanup_archives = false;           // move to Archive instead of deleting
 };
+
+// The transport's options from the [mail] configuration.
+mail_transport_options mail_options_of(const config::mail_config& c);
 
 // Turns sealed bytes back into the secret (app/secrets: key from the environment).
 using secret_opener = std::function<account_secret(const std::string& sealed)>;

@@ -112,7 +112,7 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
   {
     engine_node node(sys, cfg, clock, store);
     if (network == transport_kind::smtp)
-      node.use_real_mail(open_account_secret);
+      node.use_real_mail(open_account_secret, mail_options_of(cfg.mail));
     try {
       node.start();
     } catch (const std::exception& e) {
