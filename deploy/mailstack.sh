@@ -16,7 +16,7 @@
 # the answer must be JSON {"active": true, "username": "userN@test.local"}).
 #
 # What lands where: mail to *@test.local is delivered; a message with `X-Spam-Flag: YES`
-# is filed into Junk by a sieve rule, and userN+Junk@test.local lands in Junk too; mail to
+# is filed into Junk by a sieve rule, and userN+Junk@test.local (any case) lands in Junk too; mail to
 # any other domain is refused at RCPT with 550 (nothing can leave the machine), and so is
 # an unknown test.local user.
 set -euo pipefail
@@ -199,7 +199,9 @@ plugin {
   sieve_before = $ROOT/dc/spam.sieve
 }
 EOF
-  printf 'require ["fileinto"];\nif header :contains "X-Spam-Flag" "YES" { fileinto "Junk"; stop; }\n' > "$ROOT/dc/spam.sieve"
+  # Junk by a spam header, or by the +junk detail of the envelope recipient in any case
+  # (addresses are often lower-cased on the way: the detail mailbox alone is case-sensitive).
+  printf 'require ["fileinto", "envelope", "subaddress"];\nif header :contains "X-Spam-Flag" "YES" { fileinto "Junk"; stop; }\nif envelope :detail :comparator "i;ascii-casemap" "to" "junk" { fileinto "Junk"; stop; }\n' > "$ROOT/dc/spam.sieve"
   sievec -c "$ROOT/dc/dovecot.conf" "$ROOT/dc/spam.sieve"
 
   cat > "$ROOT/pf/main.cf" <<EOF
