@@ -53,6 +53,7 @@ struct parsed_flags {
   std::string for_duration;
   std::optional<std::uint64_t> seed;
   std::string console;
+  bool no_wait = false;
   // mailbox add
   new_mailbox add;
   bool password_stdin = false;
@@ -81,6 +82,7 @@ int run_command(const parsed_flags& f) {
   run_options opts;
   opts.demo = f.demo;
   opts.seed = f.seed;
+  opts.no_wait = f.no_wait;
   if (!f.for_duration.empty()) {
     opts.for_seconds = parse_duration_seconds(f.for_duration);
     if (!opts.for_seconds)
@@ -174,6 +176,9 @@ int run_cli(int argc, char** argv) {
                   "Serve the console, API and /metrics on HOST:PORT (port 0: a free port; "
                   "\"off\": none); sets console.listen")
     ->type_name("HOST:PORT");
+  run->add_flag("--no-wait", f.no_wait,
+                "Exit at once (code 2) when the database is unreachable at start-up, instead "
+                "of retrying with backoff");
   run->footer(std::string("Examples:\n"
                           "  warmup run                                   # real time, "
                           "mailboxes from the store\n"

@@ -13,6 +13,8 @@ struct run_options {
   std::optional<int> demo;             // create N sandbox mailboxes when the store is empty
   std::optional<double> for_seconds;   // stop cleanly after this much wall time
   std::optional<std::uint64_t> seed;   // demo/sandbox seed override
+  // The database unreachable at start-up: exit 2 at once instead of retrying with backoff.
+  bool no_wait = false;
 };
 
 // Returns the process exit code (0 clean stop, 1 runtime failure, 2 bad input).
