@@ -70,7 +70,8 @@ inline int wait_exit(pid_t pid) {
 // Runs warmup with `args` and exactly `env` as its environment (the test's own WARMUP_*
 // variables must not leak into the child).
 inline cli_result run_warmup(const std::vector<std::string>& args,
-                             const std::map<std::string, std::string>& env) {
+                             const std::map<std::string, std::string>& env,
+                             int timeout_ms = child_timeout_ms) {
   cli_result r;
   int out_pipe[2], err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0)
@@ -90,7 +91,7 @@ inline cli_result run_warmup(const std::vector<std::string>& args,
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&r.out, &r.err};
   int open_fds = 2;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(child_timeout_ms);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   char buf[65536];
   while (open_fds > 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -98,7 +99,7 @@ inline cli_result run_warmup(const std::vector<std::string>& args,
                   .count();
     if (left <= 0) {
       ::kill(pid, SIGKILL);
-      ADD_FAILURE() << "warmup did not finish within " << child_timeout_ms << " ms";
+      ADD_FAILURE() << "warmup did not finish within " << timeout_ms << " ms";
       break;
     }
     int n = ::poll(fds, 2, static_cast<int>(left));
