@@ -104,6 +104,13 @@ struct engine_context {
   std::string node_name;
   // Per shard: its earliest due time (-1: none), published for the simulation driver.
   std::unique_ptr<std::atomic<time_ms>[]> shard_next_due;
+  // False while the store gateway cannot reach the store (it keeps every pending write and
+  // retries with backoff); the console's /readyz answers 503 then.
+  std::atomic<bool> store_ready{true};
+  // Per shard (cluster store only; null otherwise): set once the shard's lease is lost (a
+  // renewal refused, or a batch rejected as stale). The shard stops at its next tick and
+  // the gateway refuses the shard's later writes.
+  std::unique_ptr<std::atomic<bool>[]> shard_lease_lost;
   // Sends more than this late are skipped, not sent (the engine was not running).
   time_ms late_limit = 30 * ms_per_minute;
 

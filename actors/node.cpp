@@ -46,6 +46,8 @@ engine_node::engine_node(caf::actor_system& sys, config::engine_config cfg, engi
                                                  == engine_clock::mode::simulated);
   ctx_->node_name = ctx_->cfg.node.name.empty() ? host_name() : ctx_->cfg.node.name;
   net_ = std::make_shared<sandbox::network>(network_params_of(ctx_->cfg));
+  cluster_.enabled = !ctx_->cfg.store.database_url.empty();
+  cluster_.address = host_name();
 }
 
 void engine_node::use_real_mail(secret_opener open_secret, mail_transport_options opts) {
@@ -96,14 +98,26 @@ node_start_report engine_node::start() {
       spdlog::warn("event=sandbox_restore_failed reason=\"{}\"", why);
   }
 
-  // 2. Leases: every shard, epoch incremented on each start.
+  // 2. Leases: every shard, epoch incremented on each start. On a shared store the node
+  // registers first (generation = start time: a restart supersedes the killed process)
+  // and its leases are short, renewed by the lease keeper.
+  if (cluster_.enabled) {
+    generation_ = static_cast<std::uint64_t>(engine_clock::system_now());
+    if (!store.register_node({ctx.node_name, cluster_.address, generation_, 1, 0}))
+      throw storage::store_error("node " + ctx.node_name
+                                 + ": a newer start of this node is registered already; "
+                                   "give each node its own node.name");
+  }
+  const time_ms lease_ttl = cluster_.enabled ? cluster_.lease_ttl : single_node_lease_ttl;
   std::vector<epoch_t> epochs(shard_count, 0);
   for (shard_id s = 0; s < shard_count; ++s) {
-    auto e = store.acquire_lease(s, ctx.node_name, now, single_node_lease_ttl);
+    auto e = store.acquire_lease(s, ctx.node_name, now, lease_ttl);
     if (!e)
-      throw storage::store_error("shard " + std::to_string(s)
-                                 + " is leased by another node; a single node with the "
-                                   "embedded store cannot share its data directory");
+      throw storage::store_error(
+        "shard " + std::to_string(s) + " is leased by another node"
+        + (cluster_.enabled ? std::string(" (until its lease expires)")
+                            : std::string("; a single node with the embedded store cannot "
+                                          "share its data directory")));
     epochs[s] = *e;
     rep.max_epoch = std::max(rep.max_epoch, *e);
   }
@@ -142,9 +156,26 @@ node_start_report engine_node::start() {
   }
 
   // 5. Actors. The store is the gateway's alone from here on.
-  ctx.store = sys_.spawn<caf::detached>(store_gateway_with_backlog, store_,
-                                        std::chrono::milliseconds(ctx.cfg.store.lazy_commit_ms),
-                                        &ctx.counters.store_queued_rows);
+  epochs_ = epochs;
+  if (cluster_.enabled) {
+    ctx.shard_lease_lost = std::make_unique<std::atomic<bool>[]>(shard_count);
+    for (shard_id s = 0; s < shard_count; ++s)
+      ctx.shard_lease_lost[s].store(false);
+  }
+  store_gateway_options gw;
+  gw.lazy_commit = std::chrono::milliseconds(ctx.cfg.store.lazy_commit_ms);
+  gw.backlog = &ctx.counters.store_queued_rows;
+  gw.queue_max = static_cast<std::size_t>(std::max(1, ctx.cfg.store.queue_max));
+  gw.ready = &ctx.store_ready;
+  gw.writer = "gateway." + ctx.node_name;
+  gw.lease_lost = ctx.shard_lease_lost.get();
+  gw.shard_count = ctx.shard_lease_lost ? shard_count : 0;
+  ctx.store_ready.store(true);
+  ctx.store = sys_.spawn<caf::detached>(store_gateway_with_options, store_, std::move(gw));
+  if (cluster_.enabled)
+    lease_keeper_ = sys_.spawn<caf::detached>(lease_keeper, ctx_.get(), store_, epochs,
+                                              generation_, cluster_.lease_ttl,
+                                              cluster_.renew_every);
   if (network == transport_kind::smtp) {
     if (!open_secret_)
       throw storage::store_error("transport smtp: the node was started without a way to open "
@@ -301,6 +332,19 @@ bool engine_node::stop() {
     .receive([](bool) {}, [&](caf::error&) { all_flushed = false; });
   for (auto& s : ctx.shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
+  if (lease_keeper_) {
+    self->send_exit(lease_keeper_, caf::exit_reason::user_shutdown);
+    lease_keeper_ = nullptr;
+    // Given back at once: another node may take the shards without waiting for expiry.
+    // A lost lease is not ours to give (release matches owner and epoch anyway).
+    try {
+      for (shard_id s = 0; s < epochs_.size(); ++s)
+        if (!ctx.shard_lease_lost || !ctx.shard_lease_lost[s].load())
+          store_->release_lease(s, ctx.node_name, epochs_[s]);
+    } catch (const std::exception& e) {
+      spdlog::warn("event=lease_release_failed error=\"{}\"", e.what());
+    }
+  }
   self->send_exit(driver_, caf::exit_reason::user_shutdown);
   self->send_exit(node_, caf::exit_reason::user_shutdown);
   self->send_exit(ctx.directory, caf::exit_reason::user_shutdown);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace warmup {
@@ -24,6 +25,16 @@ struct node_start_report {
   std::size_t reconciled = 0;      // intents left pending by a crash, marked skipped
   epoch_t max_epoch = 0;
   double seconds = 0;              // load + spawn wall time
+};
+
+// A node on a shared store (PostgreSQL): it registers itself, holds short shard leases
+// that a detached lease keeper renews, and gives them back on a clean stop. The embedded
+// store (SQLite) is a single node: long leases, no registry.
+struct cluster_options {
+  bool enabled = false;                 // default: on when cfg.store.database_url is set
+  time_ms lease_ttl = 30000;            // judged by the DB clock
+  std::chrono::milliseconds renew_every{10000};
+  std::string address;                  // registered for peers: console URL or host name
 };
 
 class engine_node {
@@ -38,6 +49,12 @@ public:
   // Real mail (transport = "smtp"): how stored secrets are opened, and the transport's
   // limits. Call before start().
   void use_real_mail(secret_opener open_secret, mail_transport_options opts = {});
+
+  // Overrides the cluster defaults (tests: short leases). Call before start().
+  void use_cluster(cluster_options o) { cluster_ = std::move(o); }
+  const cluster_options& cluster() const { return cluster_; }
+  // The generation this start registered (cluster only; 0 before start).
+  std::uint64_t generation() const { return generation_; }
 
   // Blocking; call from a non-scheduler thread (main). Throws storage::store_error.
   node_start_report start();
@@ -79,6 +96,10 @@ private:
   std::shared_ptr<storage::store> store_;
   std::shared_ptr<sandbox::network> net_;
   caf::actor driver_;
+  caf::actor lease_keeper_;
+  cluster_options cluster_;
+  std::uint64_t generation_ = 0;
+  std::vector<epoch_t> epochs_;
   node_actor node_;
   bool running_ = false;
   secret_opener open_secret_;

@@ -24,26 +24,117 @@ std::size_t row_count(const storage::write_batch& b) {
          + b.ramps.size() + b.plans.size();
 }
 
+std::size_t waiting_rows(const store_gateway_state& st) {
+  std::size_t n = st.lazy_rows + st.failed_rows;
+  for (const auto& b : st.queue)
+    n += b.intents.size();
+  return n;
+}
+
+void publish_backlog(gateway_ptr self) {
+  auto& st = self->state;
+  if (st.opts.backlog)
+    st.opts.backlog->store(waiting_rows(st) + self->mailbox().size(), std::memory_order_relaxed);
+}
+
+bool shard_lost(const store_gateway_state& st, shard_id s) {
+  return st.opts.lease_lost != nullptr && s < st.opts.shard_count
+         && st.opts.lease_lost[s].load(std::memory_order_acquire);
+}
+
+void schedule_retry(gateway_ptr self) {
+  auto& st = self->state;
+  if (st.retry_scheduled)
+    return;
+  st.retry_scheduled = true;
+  caf::delayed_anon_send(caf::actor_cast<store_actor>(self), st.backoff, atom::flush::value);
+}
+
+// The store failed: keep everything, say so once, retry with capped exponential backoff.
+void mark_down(gateway_ptr self, const std::exception& e) {
+  auto& st = self->state;
+  ++st.attempts;
+  if (!st.down) {
+    st.down = true;
+    st.down_since = std::chrono::steady_clock::now();
+    st.backoff = st.opts.retry_min;
+    if (st.opts.ready)
+      st.opts.ready->store(false);
+    spdlog::error("event=store_unreachable rows_kept={} retry_in_ms={} error=\"{}\"",
+                  waiting_rows(st), st.backoff.count(), e.what());
+  } else {
+    st.backoff = std::min(st.opts.retry_max, st.backoff * 2);
+    spdlog::warn("event=store_retry_failed attempt={} rows_kept={} retry_in_ms={} error=\"{}\"",
+                 st.attempts, waiting_rows(st), st.backoff.count(), e.what());
+  }
+  schedule_retry(self);
+}
+
+void mark_up(gateway_ptr self) {
+  auto& st = self->state;
+  if (!st.down)
+    return;
+  st.down = false;
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.down_since)
+                   .count();
+  spdlog::info("event=store_reconnected attempts={} outage_seconds={:.1f} rows_waiting={}",
+               st.attempts, seconds, waiting_rows(st));
+  st.attempts = 0;
+  if (st.opts.ready)
+    st.opts.ready->store(true);
+}
+
+// Runs one apply_many call; false when the store failed (the call is kept for the retry).
+bool run_commit(gateway_ptr self, gateway_commit c) {
+  auto& st = self->state;
+  std::vector<storage::batch_result> results;
+  try {
+    results = st.opts.writer.empty() ? st.store->apply_many(c.batches)
+                                     : st.store->apply_many_once(st.opts.writer, c.seq, c.batches);
+  } catch (const std::exception& e) {
+    st.failed_rows = 0;
+    for (const auto& b : c.batches)
+      st.failed_rows += b.intents.size() + row_count(b);
+    st.failed = std::move(c);
+    mark_down(self, e);
+    return false;
+  }
+  st.failed_rows = 0;
+  st.batches += c.batches.size();
+  if (c.intents) {
+    for (std::size_t i = 0; i < c.promises.size(); ++i)
+      c.promises[i].deliver(std::move(results[i]));
+  } else {
+    for (std::size_t i = 0; i < results.size(); ++i)
+      if (results[i].stale_epoch) {
+        auto s = c.batches[i].shard;
+        spdlog::error("event=store_writes_rejected shard={} epoch={} reason=\"stale lease "
+                      "epoch: another owner holds the shard\"",
+                      s, c.batches[i].epoch);
+        if (st.opts.lease_lost != nullptr && s < st.opts.shard_count)
+          st.opts.lease_lost[s].store(true, std::memory_order_release);
+      }
+    for (auto& rp : c.promises)
+      rp.deliver(storage::batch_result{});
+  }
+  mark_up(self);
+  return true;
+}
+
 // Commits every queued intent batch in one transaction and answers each shard: a send
 // waits for this, so it happens as soon as the mailbox runs dry.
 void commit_intents(gateway_ptr self) {
   auto& st = self->state;
-  if (st.queue.empty())
+  if (st.queue.empty() || st.down || st.failed)
     return;
-  auto batches = std::move(st.queue);
-  auto promises = std::move(st.promises);
+  gateway_commit c;
+  c.intents = true;
+  c.seq = ++st.seq;
+  c.batches = std::move(st.queue);
+  c.promises = std::move(st.promises);
   st.queue.clear();
   st.promises.clear();
-  try {
-    auto results = st.store->apply_many(batches);
-    st.batches += batches.size();
-    for (std::size_t i = 0; i < promises.size(); ++i)
-      promises[i].deliver(std::move(results[i]));
-  } catch (const std::exception& e) {
-    spdlog::error("event=store_apply_failed batches={} error=\"{}\"", batches.size(), e.what());
-    for (auto& rp : promises)
-      rp.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
-  }
+  run_commit(self, std::move(c));
 }
 
 // Writes the rest once enough has gathered (or `force`): each commit costs the pages it
@@ -52,26 +143,53 @@ void commit_intents(gateway_ptr self) {
 void commit_lazy(gateway_ptr self, bool force) {
   auto& st = self->state;
   commit_intents(self);
-  if (st.lazy.empty())
+  if (st.lazy.empty() || st.down || st.failed || !st.queue.empty())
     return;
   auto now = std::chrono::steady_clock::now();
-  if (!force && st.lazy_rows < 20000 && now - st.last_lazy_commit < st.lazy_commit)
+  if (!force && st.lazy_rows < 20000 && waiting_rows(st) <= st.opts.queue_max
+      && now - st.last_lazy_commit < st.opts.lazy_commit)
     return;
-  auto batches = std::move(st.lazy);
+  gateway_commit c;
+  c.seq = ++st.seq;
+  c.batches = std::move(st.lazy);
+  c.promises = std::move(st.lazy_promises);
   st.lazy.clear();
+  st.lazy_promises.clear();
   st.lazy_rows = 0;
   st.last_lazy_commit = now;
-  try {
-    auto results = st.store->apply_many(batches);
-    st.batches += batches.size();
-    for (std::size_t i = 0; i < results.size(); ++i)
-      if (results[i].stale_epoch)
-        spdlog::error("event=store_writes_rejected shard={} epoch={} reason=\"stale lease "
-                      "epoch: another owner holds the shard\"",
-                      batches[i].shard, batches[i].epoch);
-  } catch (const std::exception& e) {
-    spdlog::error("event=store_apply_failed batches={} error=\"{}\"", batches.size(), e.what());
+  run_commit(self, std::move(c));
+}
+
+// Meta values written while the store was down, last value per key.
+bool write_pending_meta(gateway_ptr self) {
+  auto& st = self->state;
+  while (!st.pending_meta.empty()) {
+    auto it = st.pending_meta.begin();
+    try {
+      st.store->put_meta(it->first, it->second);
+    } catch (const std::exception& e) {
+      mark_down(self, e);
+      return false;
+    }
+    st.pending_meta.erase(it);
   }
+  return true;
+}
+
+// After a failure: the kept commit first (same batches, same sequence number), then the
+// meta values, then whatever gathered meanwhile.
+void retry(gateway_ptr self) {
+  auto& st = self->state;
+  if (st.failed) {
+    auto c = std::move(*st.failed);
+    st.failed.reset();
+    if (!run_commit(self, std::move(c)))
+      return;
+  }
+  if (!write_pending_meta(self))
+    return;
+  mark_up(self);
+  commit_lazy(self, true);
 }
 
 }  // namespace
@@ -79,7 +197,9 @@ void commit_lazy(gateway_ptr self, bool force) {
 store_actor::behavior_type
 store_gateway(store_actor::stateful_pointer<store_gateway_state> self,
               std::shared_ptr<storage::store> store, std::chrono::milliseconds lazy_commit) {
-  return store_gateway_with_backlog(self, std::move(store), lazy_commit, nullptr);
+  store_gateway_options o;
+  o.lazy_commit = lazy_commit;
+  return store_gateway_with_options(self, std::move(store), std::move(o));
 }
 
 store_actor::behavior_type
@@ -87,14 +207,31 @@ store_gateway_with_backlog(store_actor::stateful_pointer<store_gateway_state> se
                            std::shared_ptr<storage::store> store,
                            std::chrono::milliseconds lazy_commit,
                            std::atomic<std::uint64_t>* backlog) {
+  store_gateway_options o;
+  o.lazy_commit = lazy_commit;
+  o.backlog = backlog;
+  return store_gateway_with_options(self, std::move(store), std::move(o));
+}
+
+store_actor::behavior_type
+store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> self,
+                           std::shared_ptr<storage::store> store, store_gateway_options opts) {
   self->state.store = std::move(store);
-  self->state.lazy_commit = lazy_commit;
-  self->state.backlog = backlog;
+  self->state.opts = std::move(opts);
+  if (self->state.opts.queue_max == 0)
+    self->state.opts.queue_max = 1;
   return {
     // Group commit: intents queue up while more messages wait and are written in one
     // transaction when the mailbox runs dry; the rest of a batch waits for a larger one.
     [=](atom::apply, storage::write_batch& b) -> caf::result<storage::batch_result> {
       auto& st = self->state;
+      if (shard_lost(st, b.shard)) {
+        // The lease is gone: nothing of this shard is written any more.
+        storage::batch_result stale;
+        stale.stale_epoch = true;
+        stale.intent_inserted.assign(b.intents.size(), false);
+        return stale;
+      }
       storage::write_batch intents;
       intents.shard = b.shard;
       intents.epoch = b.epoch;
@@ -110,53 +247,124 @@ store_gateway_with_backlog(store_actor::stateful_pointer<store_gateway_state> se
         st.queue.push_back(std::move(intents));
         st.promises.push_back(rp);
         answer = rp;
+      } else if (waiting_rows(st) > st.opts.queue_max) {
+        // Back-pressure: this shard hears back once its rows are committed.
+        auto rp = self->make_response_promise<storage::batch_result>();
+        st.lazy_promises.push_back(rp);
+        answer = rp;
       }
-      if (self->mailbox().empty() || st.queue.size() >= 256) {
+      if (!st.down && (self->mailbox().empty() || st.queue.size() >= 256
+                       || waiting_rows(st) > st.opts.queue_max)) {
         commit_intents(self);
-        commit_lazy(self, st.lazy_commit.count() == 0);
+        commit_lazy(self, st.opts.lazy_commit.count() == 0);
       }
-      if (st.backlog)
-        st.backlog->store(st.lazy_rows + st.queue.size() + self->mailbox().size(),
-                          std::memory_order_relaxed);
+      publish_backlog(self);
       return answer;
     },
     [=](atom::meta, const std::string& key, const std::string& value) {
+      auto& st = self->state;
       commit_lazy(self, false);
+      if (st.down || st.failed) {
+        st.pending_meta[key] = value;
+        return;
+      }
       try {
-        self->state.store->put_meta(key, value);
+        st.store->put_meta(key, value);
       } catch (const std::exception& e) {
-        spdlog::error("event=store_meta_failed key={} error=\"{}\"", key, e.what());
+        st.pending_meta[key] = value;
+        mark_down(self, e);
       }
     },
     [=](atom::load, mailbox_id m, day_number day) -> caf::result<day_seed> {
+      auto& st = self->state;
       commit_lazy(self, true);
+      if (st.down)
+        return caf::make_error(caf::sec::runtime_error, "the store is unreachable");
       try {
         day_seed seed;
-        for (auto& row : self->state.store->intents(m, day, day))
+        for (auto& row : st.store->intents(m, day, day))
           seed.used_slots.push_back(row.intent.key.slot);
-        if (auto stored = self->state.store->plan(m, day))
+        if (auto stored = st.store->plan(m, day))
           seed.plan = std::move(stored->slot_times);
         return seed;
       } catch (const std::exception& e) {
+        mark_down(self, e);
         return caf::make_error(caf::sec::runtime_error, e.what());
       }
     },
     [=](atom::status) -> caf::result<std::vector<mailbox_state_row>> {
+      auto& st = self->state;
       commit_lazy(self, true);
+      if (st.down)
+        return caf::make_error(caf::sec::runtime_error, "the store is unreachable");
       try {
         storage::mailbox_filter all;
         all.include_removed = true;
         std::vector<mailbox_state_row> rows;
-        for (auto& r : self->state.store->list_mailboxes(all))
+        for (auto& r : st.store->list_mailboxes(all))
           rows.push_back({r.settings.id, r.settings.state});
         return rows;
       } catch (const std::exception& e) {
+        mark_down(self, e);
         return caf::make_error(caf::sec::runtime_error, e.what());
       }
     },
+    // Barrier (and the retry timer, sent anonymously): true once everything received
+    // before it is written; false while the store is unreachable (all is kept).
     [=](atom::flush) {
-      commit_lazy(self, true);
-      return true;
+      auto& st = self->state;
+      if (!self->current_sender())
+        st.retry_scheduled = false;   // the retry timer
+      if (st.down || st.failed || !st.pending_meta.empty())
+        retry(self);
+      else
+        commit_lazy(self, true);
+      publish_backlog(self);
+      return !st.down && !st.failed && st.queue.empty() && st.lazy.empty();
+    },
+  };
+}
+
+// -- lease keeper -------------------------------------------------------------------
+
+caf::behavior lease_keeper(caf::stateful_actor<lease_keeper_state>* self, engine_context* ctx,
+                           std::shared_ptr<storage::store> store, std::vector<epoch_t> epochs,
+                           std::uint64_t generation, time_ms ttl,
+                           std::chrono::milliseconds period) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.store = std::move(store);
+  st.epochs = std::move(epochs);
+  st.generation = generation;
+  st.ttl = ttl;
+  st.period = period;
+  self->delayed_send(self, period, atom::tick::value);
+  return {
+    [=](atom::tick) {
+      auto& s = self->state;
+      try {
+        if (!s.store->heartbeat(s.ctx->node_name, s.generation))
+          spdlog::error("event=node_superseded node={} generation={} note=\"a newer start of "
+                        "this node registered; this one keeps running only until its leases "
+                        "go\"",
+                        s.ctx->node_name, s.generation);
+        for (shard_id i = 0; i < s.epochs.size(); ++i) {
+          auto& lost = s.ctx->shard_lease_lost[i];
+          if (lost.load(std::memory_order_acquire))
+            continue;
+          if (!s.store->renew_lease(i, s.ctx->node_name, s.epochs[i], s.ctx->clock.now(),
+                                    s.ttl)) {
+            lost.store(true, std::memory_order_release);
+            spdlog::error("event=shard_lease_lost shard={} epoch={} reason=\"renewal refused: "
+                          "the lease expired or another owner took it\"",
+                          i, s.epochs[i]);
+          }
+        }
+      } catch (const std::exception& e) {
+        // The store is down: the gateway reports it; the lease survives a few periods.
+        spdlog::warn("event=lease_renewal_failed error=\"{}\"", e.what());
+      }
+      self->delayed_send(self, s.period, atom::tick::value);
     },
   };
 }

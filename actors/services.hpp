@@ -15,13 +15,49 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <unordered_map>
 
 namespace warmup {
 
+// How the gateway bounds and survives its store. Back-pressure: when more than queue_max
+// rows wait (uncommitted intents and lazy rows, a batch kept for a retry included), a
+// shard's batch of lazy rows is answered only once it is committed, and intent answers
+// always wait for their commit; a shard sends its next batch only when the last one was
+// answered and a mailbox sends only after its intent's answer, so the waiting rows stay
+// within about queue_max + shards x store.batch_max. Nothing is dropped.
+// Faults: a failed commit is kept as it is (same batches, same sequence number) and
+// retried with capped exponential backoff before anything else is written; `ready` is
+// false meanwhile. The retry goes through store::apply_many_once under `writer`, so a
+// commit that did happen before the connection dropped is not applied twice.
+struct store_gateway_options {
+  std::chrono::milliseconds lazy_commit{250};
+  std::atomic<std::uint64_t>* backlog = nullptr;   // rows waiting, for the console
+  std::size_t queue_max = 100000;
+  std::atomic<bool>* ready = nullptr;              // false while the store is unreachable
+  std::string writer;                              // commit-record name; "": plain apply_many
+  std::chrono::milliseconds retry_min{100};
+  std::chrono::milliseconds retry_max{5000};
+  // Per shard (shard_count entries; null: none): shards whose lease is lost. Their later
+  // batches are answered stale without being written; a lazy batch found stale sets it.
+  std::atomic<bool>* lease_lost = nullptr;
+  std::size_t shard_count = 0;
+};
+
+// One apply_many call, kept whole for its retry.
+struct gateway_commit {
+  bool intents = false;
+  std::uint64_t seq = 0;
+  std::vector<storage::write_batch> batches;
+  std::vector<caf::typed_response_promise<storage::batch_result>> promises;
+};
+
 struct store_gateway_state {
   std::shared_ptr<storage::store> store;
+  store_gateway_options opts;
   // Batches waiting for the next group commit, with the shards' response promises.
   std::vector<storage::write_batch> queue;
   std::vector<caf::typed_response_promise<storage::batch_result>> promises;
@@ -29,13 +65,21 @@ struct store_gateway_state {
   // in larger transactions, at most lazy_commit behind, always after the intents before it.
   std::vector<storage::write_batch> lazy;
   std::size_t lazy_rows = 0;
-  std::chrono::milliseconds lazy_commit{250};
+  // Lazy-only batches held back (back-pressure): answered once their rows are committed.
+  std::vector<caf::typed_response_promise<storage::batch_result>> lazy_promises;
   std::chrono::steady_clock::time_point last_lazy_commit = std::chrono::steady_clock::now();
   std::uint64_t batches = 0;
   std::uint64_t rows = 0;
-  // Where the gateway publishes its backlog (rows waiting + batches in its mailbox) for
-  // the console; null: not published.
-  std::atomic<std::uint64_t>* backlog = nullptr;
+  // Faults: the commit that failed (retried first), meta values written after it.
+  std::optional<gateway_commit> failed;
+  std::size_t failed_rows = 0;
+  std::map<std::string, std::string> pending_meta;
+  bool down = false;
+  bool retry_scheduled = false;
+  std::uint64_t attempts = 0;
+  std::chrono::milliseconds backoff{0};
+  std::chrono::steady_clock::time_point down_since;
+  std::uint64_t seq = 0;
   static inline const char* name = "store_gateway";
 };
 
@@ -51,6 +95,28 @@ store_gateway_with_backlog(store_actor::stateful_pointer<store_gateway_state> se
                            std::shared_ptr<storage::store> store,
                            std::chrono::milliseconds lazy_commit,
                            std::atomic<std::uint64_t>* backlog);
+// The node's gateway: bounded, retrying, idempotent (see store_gateway_options).
+store_actor::behavior_type
+store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> self,
+                           std::shared_ptr<storage::store> store, store_gateway_options opts);
+
+// Cluster store only: keeps the node's registration and its shard leases alive. Every
+// `period` it heartbeats and renews each lease it still holds; a renewal the store refuses
+// marks the shard lost (event=shard_lease_lost) and the shard stops. A store that does not
+// answer is retried at the next period (the lease outlives a few of them). Spawn detached.
+struct lease_keeper_state {
+  engine_context* ctx = nullptr;
+  std::shared_ptr<storage::store> store;
+  std::vector<epoch_t> epochs;          // by shard
+  std::uint64_t generation = 0;
+  time_ms ttl = 30000;
+  std::chrono::milliseconds period{10000};
+  static inline const char* name = "lease_keeper";
+};
+caf::behavior lease_keeper(caf::stateful_actor<lease_keeper_state>* self, engine_context* ctx,
+                           std::shared_ptr<storage::store> store, std::vector<epoch_t> epochs,
+                           std::uint64_t generation, time_ms ttl,
+                           std::chrono::milliseconds period);
 
 struct sandbox_transport_state {
   const engine_context* ctx = nullptr;

@@ -56,13 +56,16 @@ void fail_waiting(self_ptr self) {
   self->state.waiting.clear();
 }
 
-void lose_lease(self_ptr self) {
+void lose_lease(self_ptr self, const char* why) {
   auto& st = self->state;
   if (st.stopped)
     return;
-  spdlog::error("event=shard_stopped shard={} epoch={} reason=\"stale lease epoch: another "
-                "owner holds the shard\"",
-                st.id, st.epoch);
+  // Nothing of this shard is written any more: what waits is dropped (never durable, so
+  // never sent), and the gateway refuses the shard's later batches.
+  if (st.ctx->shard_lease_lost)
+    st.ctx->shard_lease_lost[st.id].store(true, std::memory_order_release);
+  spdlog::error("event=shard_lease_lost shard={} epoch={} action=stopped reason=\"{}\"", st.id,
+                st.epoch, why);
   st.stopped = true;
   st.stopping = true;
   fail_waiting(self);
@@ -100,7 +103,7 @@ void flush(self_ptr self, bool force) {
         if (r.stale_epoch) {
           for (auto& [idx, rp] : waiting)
             rp.deliver(false);
-          lose_lease(self);
+          lose_lease(self, "stale lease epoch: another owner holds the shard");
         } else {
           for (auto& [idx, rp] : waiting)
             rp.deliver(idx < r.intent_inserted.size() && r.intent_inserted[idx]);
@@ -206,6 +209,9 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
   return {
     [=](atom::tick, time_ms now) {
       auto& s = self->state;
+      if (!s.stopped && s.ctx->shard_lease_lost
+          && s.ctx->shard_lease_lost[s.id].load(std::memory_order_acquire))
+        lose_lease(self, "lease lost: a renewal was refused or a write rejected as stale");
       if (!s.stopped) {
         while (!s.heap.empty() && s.heap.top().first <= now) {
           auto [t, i] = s.heap.top();

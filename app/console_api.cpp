@@ -783,6 +783,8 @@ http::response console_api::ready() {
     reasons.push_back(std::string("store unreachable: ") + e.what());
   }
   std::size_t missing = 0, stopped = 0;
+  if (node_.running() && !node_.context().store_ready.load())
+    store_ok = false, reasons.push_back("store unreachable: the node's writes wait for it");
   if (!node_.running()) {
     reasons.push_back("the node is not running");
   } else {

@@ -80,12 +80,44 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
   const bool embedded = cfg.store.database_url.empty();
   const auto store_name = embedded ? storage::sqlite_path_in(cfg.data_dir)
                                    : storage::redact_url(cfg.store.database_url);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   std::shared_ptr<storage::store> store;
-  try {
-    store = storage::open_store(cfg.store.database_url, cfg.data_dir);
-  } catch (const std::exception& e) {
-    std::cerr << "warmup run: " << e.what() << "\n";
-    return 1;
+  // A database server may come up after the node (boot order, a failover): retry with
+  // capped backoff, each attempt logged (store errors never hold the password). The
+  // embedded store's failures are local and final. --no-wait: exit 2 at once.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      store = storage::open_store(cfg.store.database_url, cfg.data_dir);
+      if (attempt > 1)
+        spdlog::info("event=store_connected attempts={} store={}", attempt, store_name);
+      break;
+    } catch (const storage::schema_too_new& e) {
+      std::cerr << "warmup run: " << e.what() << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      if (embedded) {
+        std::cerr << "warmup run: " << e.what() << "\n";
+        return 1;
+      }
+      if (opts.no_wait) {
+        std::cerr << "warmup run: the database is unreachable (" << store_name << "): " << e.what()
+                  << "\n(--no-wait: not retrying)\n";
+        return 2;
+      }
+      auto wait_ms = std::min<std::int64_t>(30000, 500LL << std::min(attempt - 1, 6));
+      spdlog::error("event=store_unreachable_at_start attempt={} retry_in_ms={} store={} "
+                    "error=\"{}\"",
+                    attempt, wait_ms, store_name, e.what());
+      if (attempt == 1)
+        std::cerr << "warmup run: the database is unreachable (" << store_name
+                  << "); retrying with backoff (Ctrl-C stops; --no-wait exits at once)\n";
+      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+      while (std::chrono::steady_clock::now() < until && stop_signal.load() == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (stop_signal.load() != 0)
+        return 1;
+    }
   }
 
   // Engine time: continue where the last run stopped (a restart continues the same
@@ -111,6 +143,11 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
   int rc = 0;
   {
     engine_node node(sys, cfg, clock, store);
+    if (!embedded && cfg.console.listen != "off") {
+      auto co = node.cluster();
+      co.address = cfg.console.listen;
+      node.use_cluster(co);
+    }
     if (network == transport_kind::smtp)
       node.use_real_mail(open_account_secret, mail_options_of(cfg.mail));
     try {
@@ -146,8 +183,6 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
                                                   : " (sandbox mail network: a simulation)")
               << ", time scale " << cfg.clock.time_scale
               << ". Watch it with: warmup status --data " << cfg.data_dir << std::endl;
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
     auto t0 = std::chrono::steady_clock::now();
     auto last_report = t0;
     while (stop_signal.load() == 0) {

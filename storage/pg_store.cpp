@@ -342,6 +342,8 @@ public:
 
   batch_result apply(const write_batch& b) override;
   std::vector<batch_result> apply_many(const std::vector<write_batch>& batches) override;
+  std::vector<batch_result> apply_many_once(const std::string& writer, std::uint64_t seq,
+                                            const std::vector<write_batch>& batches) override;
 
   std::vector<intent_row> intents(mailbox_id m, day_number from_day,
                                   day_number to_day) override;
@@ -982,6 +984,70 @@ std::vector<batch_result> pg_store::apply_many(const std::vector<write_batch>& b
   return guarded("apply write batches", [&](pg_connection& c) {
     pqxx::work tx(*c.conn);
     auto results = write_fenced(c, tx, batches);
+    tx.commit();
+    return results;
+  });
+}
+
+namespace {
+
+// A commit record: "<seq>|" then per batch "S" (stale) or its intents as 0/1, ';'-separated.
+std::string encode_commit(std::uint64_t seq, const std::vector<batch_result>& results) {
+  std::string out = std::to_string(seq) + "|";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (i)
+      out += ';';
+    if (results[i].stale_epoch)
+      out += 'S';
+    else
+      for (bool b : results[i].intent_inserted)
+        out += b ? '1' : '0';
+  }
+  return out;
+}
+
+std::optional<std::vector<batch_result>> decode_commit(std::uint64_t seq, std::string_view text,
+                                                       std::size_t batches) {
+  auto prefix = std::to_string(seq) + "|";
+  if (text.substr(0, prefix.size()) != prefix)
+    return std::nullopt;
+  text.remove_prefix(prefix.size());
+  std::vector<batch_result> out(batches);
+  std::size_t i = 0;
+  for (char ch : text) {
+    if (ch == ';') {
+      ++i;
+      continue;
+    }
+    if (i >= out.size())
+      return std::nullopt;
+    if (ch == 'S')
+      out[i].stale_epoch = true;
+    else
+      out[i].intent_inserted.push_back(ch == '1');
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<batch_result> pg_store::apply_many_once(const std::string& writer, std::uint64_t seq,
+                                                    const std::vector<write_batch>& batches) {
+  if (batches.empty())
+    return {};
+  const std::string key = "commit." + writer;
+  return guarded("apply write batches", [&](pg_connection& c) {
+    pqxx::work tx(*c.conn);
+    // FOR UPDATE: a second process of the same writer name waits instead of racing.
+    auto done = run(c, tx, "SELECT value FROM meta WHERE key = $1 FOR UPDATE", {key});
+    if (!done.empty())
+      if (auto recorded = decode_commit(seq, text(done[0][0]), batches.size()))
+        return *recorded;   // committed before the failure that made the caller retry
+    auto results = write_fenced(c, tx, batches);
+    run(c, tx,
+        "INSERT INTO meta (key, value) VALUES ($1, $2) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        {key, encode_commit(seq, results)});
     tx.commit();
     return results;
   });

@@ -83,4 +83,9 @@ std::vector<batch_result> store::apply_many(const std::vector<write_batch>& batc
   return out;
 }
 
+std::vector<batch_result> store::apply_many_once(const std::string&, std::uint64_t,
+                                                const std::vector<write_batch>& batches) {
+  return apply_many(batches);
+}
+
 }  // namespace warmup::storage

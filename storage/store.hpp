@@ -227,6 +227,15 @@ public:
   // Several shards' batches in one transaction (group commit), each fenced on its own.
   // The default applies them one by one.
   virtual std::vector<batch_result> apply_many(const std::vector<write_batch>& batches);
+  // apply_many that is safe to call again with the same `writer` and `seq` after a
+  // failure whose commit status is unknown (the connection dropped during COMMIT): the
+  // transaction also records (writer, seq, results) under meta key "commit.<writer>", and a
+  // call whose seq is already recorded writes nothing and returns the recorded results.
+  // Without it a retried batch would add its stats deltas twice and report its intents as
+  // existing. One writer calls it with increasing seq and retries a seq until it succeeds
+  // before the next. The default (SQLite: a local commit is never in doubt) is apply_many.
+  virtual std::vector<batch_result> apply_many_once(const std::string& writer, std::uint64_t seq,
+                                                    const std::vector<write_batch>& batches);
 
   // Reads for restart and introspection. Day ranges include both ends.
   virtual std::vector<intent_row> intents(mailbox_id m, day_number from_day,
