@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 #include <unistd.h>
 
 namespace warmup {
@@ -143,15 +144,37 @@ node_start_report engine_node::start() {
 
   // 4. Seeds: ramp state, the slots of today that already have an intent, and today's
   // plan when it was made before (the restart continues it).
+  // Read in two queries for the whole pool (a round trip per mailbox is most of a large
+  // pool's start-up on a database server).
   std::vector<std::vector<mailbox_seed>> seeds(shard_count);
+  std::vector<day_number> days(ctx.mailboxes.size(), 0);
+  day_number first_day = 0, last_day = -1;
+  for (auto& r : records) {
+    auto day = local_day(now, ctx.mailboxes[r.settings.id].timezone);
+    days[r.settings.id] = day;
+    first_day = last_day < first_day ? day : std::min(first_day, day);
+    last_day = std::max(last_day, day);
+  }
+  std::unordered_map<mailbox_id, std::vector<std::uint32_t>> used;
+  std::unordered_map<mailbox_id, std::vector<time_ms>> plans;
+  if (!records.empty()) {
+    auto rows = store.days_between(first_day, last_day);
+    for (const auto& k : rows.intent_keys)
+      if (k.mailbox < days.size() && days[k.mailbox] == k.day)
+        used[k.mailbox].push_back(k.slot);
+    for (auto& p : rows.plans)
+      if (p.mailbox < days.size() && days[p.mailbox] == p.day)
+        plans[p.mailbox] = std::move(p.slot_times);
+  }
   for (auto& r : records) {
     const auto* settings = &ctx.mailboxes[r.settings.id];
-    auto day = local_day(now, settings->timezone);
-    mailbox_seed seed{settings, r.ramp, r.settings.state, day, {}, {}};
-    for (auto& row : store.intents(r.settings.id, day, day))
-      seed.used_slots.push_back(row.intent.key.slot);
-    if (auto stored = store.plan(r.settings.id, day))
-      seed.used_plan = std::move(stored->slot_times);
+    mailbox_seed seed{settings, r.ramp, r.settings.state, days[r.settings.id], {}, {}};
+    if (auto it = used.find(r.settings.id); it != used.end()) {
+      seed.used_slots = std::move(it->second);
+      std::sort(seed.used_slots.begin(), seed.used_slots.end());
+    }
+    if (auto it = plans.find(r.settings.id); it != plans.end())
+      seed.used_plan = std::move(it->second);
     seeds[shard_of(settings->email, shard_count)].push_back(std::move(seed));
   }
 

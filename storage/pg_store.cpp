@@ -352,6 +352,7 @@ public:
   std::optional<registry_entry> find_message(const std::string& message_id) override;
   std::uint64_t count_messages() override;
   std::optional<plan_record> plan(mailbox_id m, day_number day) override;
+  day_rows days_between(day_number from_day, day_number to_day) override;
   status_summary status(time_ms now, time_ms overdue_grace) override;
 
   void put_meta(const std::string& key, const std::string& value) override;
@@ -1425,6 +1426,30 @@ std::uint64_t pg_store::count_messages() {
     pqxx::nontransaction tx(*c.conn);
     return static_cast<std::uint64_t>(
       i64(run(c, tx, "SELECT count(*) FROM message_registry", {})[0][0]));
+  });
+}
+
+store::day_rows pg_store::days_between(day_number from_day, day_number to_day) {
+  return guarded("read the days' intents and plans", [&](pg_connection& c) {
+    pqxx::read_transaction tx(*c.conn);
+    day_rows out;
+    params range{num(std::int64_t{from_day}), num(std::int64_t{to_day})};
+    for (const auto& row : run(c, tx,
+                               "SELECT mailbox, day, slot FROM send_intents "
+                               "WHERE day BETWEEN $1 AND $2",
+                               range))
+      out.intent_keys.push_back({static_cast<mailbox_id>(i64(row[0])),
+                                 static_cast<day_number>(i64(row[1])),
+                                 static_cast<std::uint32_t>(i64(row[2]))});
+    for (const auto& row : run(c, tx,
+                               "SELECT mailbox, day, target, slot_times FROM plans "
+                               "WHERE day BETWEEN $1 AND $2",
+                               range))
+      out.plans.push_back(plan_record{
+        static_cast<mailbox_id>(i64(row[0])), static_cast<day_number>(i64(row[1])),
+        static_cast<int>(i64(row[2])),
+        parse_int_array(std::string_view(row[3].c_str(), row[3].size()))});
+    return out;
   });
 }
 

@@ -83,6 +83,20 @@ std::vector<batch_result> store::apply_many(const std::vector<write_batch>& batc
   return out;
 }
 
+store::day_rows store::days_between(day_number from_day, day_number to_day) {
+  day_rows out;
+  mailbox_filter all;
+  all.include_removed = true;
+  for (const auto& m : list_mailboxes(all)) {
+    for (const auto& row : intents(m.settings.id, from_day, to_day))
+      out.intent_keys.push_back(row.intent.key);
+    for (auto d = from_day; d <= to_day; ++d)
+      if (auto p = plan(m.settings.id, d))
+        out.plans.push_back(std::move(*p));
+  }
+  return out;
+}
+
 std::vector<batch_result> store::apply_many_once(const std::string&, std::uint64_t,
                                                 const std::vector<write_batch>& batches) {
   return apply_many(batches);

@@ -249,6 +249,14 @@ public:
   // (one registered message per send, none sent without an intent).
   virtual std::uint64_t count_messages() = 0;
   virtual std::optional<plan_record> plan(mailbox_id m, day_number day) = 0;
+  // Start-up in two reads instead of two per mailbox: the keys of every intent and every
+  // stored plan with a day in [from_day, to_day], of all mailboxes. The default asks
+  // mailbox by mailbox.
+  struct day_rows {
+    std::vector<slot_key> intent_keys;
+    std::vector<plan_record> plans;
+  };
+  virtual day_rows days_between(day_number from_day, day_number to_day);
   virtual status_summary status(time_ms now, time_ms overdue_grace) = 0;
 
   // Small key/value metadata (engine clock, sandbox network snapshot).
