@@ -81,6 +81,7 @@ struct engine_counters {
   std::atomic<std::uint64_t> duplicates_refused{0};
   std::atomic<std::uint64_t> wakes{0};
   std::atomic<std::uint64_t> plans{0};
+  std::atomic<std::uint64_t> human_replies{0};   // replies a person wrote (real mail)
   // Introspection (console /metrics): lag of each send start behind its planned slot,
   // transport errors by kind, and the rows waiting in the store gateway.
   send_lag_histogram send_lag;

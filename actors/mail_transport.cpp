@@ -7,6 +7,7 @@
 #include "net/oauth_token_source.hpp"
 #include "net/receive_flow.hpp"
 #include "net/smtp_client.hpp"
+#include "storage/open_store.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -84,6 +85,7 @@ struct worker_link {
   std::unique_ptr<net::imap_session> imap;
   std::optional<account_secret> secret;
   std::unique_ptr<net::oauth_token_source> oauth;   // caches the access token
+  std::uint32_t replies_seen_uid = 0;   // INBOX replies up to this UID were looked at
 };
 
 struct mail_worker_state {
@@ -91,6 +93,10 @@ struct mail_worker_state {
   mail_transport_options opts;
   secret_opener open_secret;
   std::unordered_map<mailbox_id, worker_link> links;
+  // The worker's own read-only store connection (the registry of our Message-IDs), opened
+  // on first use: a store connection is never shared across threads.
+  std::unique_ptr<storage::store> registry;
+  bool registry_failed = false;
   static inline const char* name = "mail_worker";
 };
 
@@ -237,8 +243,77 @@ mail_job_result do_process(worker_ptr self, const mail_job& job) {
   return r;
 }
 
-// The daily housekeeping of a mailbox: warmup mail older than cleanup_days leaves the
-// warmup folder (deleted, or archived). Ages are real time: INTERNALDATE is when the
+// The value of header `name` in raw header text ("Name: value" lines, folded or not).
+std::string header_value(const std::string& headers, std::string_view name) {
+  std::size_t at = 0;
+  while (at < headers.size()) {
+    auto end = headers.find('\n', at);
+    if (end == std::string::npos)
+      end = headers.size();
+    std::string_view line(headers.data() + at, end - at);
+    if (line.size() > name.size() && line[name.size()] == ':') {
+      bool same = true;
+      for (std::size_t i = 0; i < name.size(); ++i)
+        same = same && std::tolower(static_cast<unsigned char>(line[i]))
+                         == std::tolower(static_cast<unsigned char>(name[i]));
+      if (same) {
+        auto v = line.substr(name.size() + 1);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+          v.remove_prefix(1);
+        while (!v.empty() && (v.back() == '\r' || v.back() == ' '))
+          v.remove_suffix(1);
+        return std::string(v);
+      }
+    }
+    at = end + 1;
+  }
+  return {};
+}
+
+// Replies a person wrote to this mailbox's warmup messages: INBOX messages answering a
+// Message-ID of our registry that are not ours themselves. They are left in the inbox
+// (the engine only ever moves mail it was told to expect); here they are counted and
+// logged so the user sees the warmup reached a human.
+void recognise_human_replies(worker_ptr self, const real_mailbox& box, worker_link& l) {
+  auto& st = self->state;
+  if (!st.registry && !st.registry_failed) {
+    try {
+      st.registry = storage::open_store(st.ctx->cfg.store.database_url, st.ctx->cfg.data_dir, true);
+    } catch (const std::exception& e) {
+      st.registry_failed = true;
+      spdlog::warn("event=registry_unavailable reason=\"{}\"", e.what());
+    }
+  }
+  if (!st.registry)
+    return;
+  auto folders = l.imap->folders();
+  if (!folders)
+    return;
+  auto uids = l.imap->search_replies(folders->inbox, l.replies_seen_uid);
+  if (!uids)
+    return;
+  constexpr std::size_t max_per_pass = 200;
+  std::size_t looked = 0;
+  for (auto uid : *uids) {
+    if (++looked > max_per_pass)
+      break;
+    l.replies_seen_uid = std::max(l.replies_seen_uid, uid);
+    auto h = l.imap->fetch_headers(folders->inbox, uid, {"Message-ID", "In-Reply-To"});
+    if (!h)
+      continue;
+    const auto own = header_value(*h, "Message-ID");
+    const auto parent = header_value(*h, "In-Reply-To");
+    if (parent.empty() || !st.registry->find_message(parent) || st.registry->find_message(own))
+      continue;
+    st.ctx->counters.human_replies++;
+    spdlog::info("event=human_reply mailbox={} uid={} in_reply_to={} note=\"a person answered "
+                 "a warmup message; left in the inbox\"",
+                 box.id, uid, parent);
+  }
+}
+
+// The daily housekeeping of a mailbox: replies a person wrote are recognised, and warmup
+// mail older than cleanup_days leaves the warmup folder (deleted, or archived). Ages are real time: INTERNALDATE is when the
 // server received the message, whatever the engine clock says.
 void do_cleanup(worker_ptr self, const mail_job& job) {
   auto& st = self->state;
@@ -251,6 +326,9 @@ void do_cleanup(worker_ptr self, const mail_job& job) {
     l.imap = std::make_unique<net::imap_session>(box.account, *login,
                                                  net::imap_options{st.opts.timeouts, true});
   l.imap->set_login(*login);
+  recognise_human_replies(self, box, l);
+  if (st.opts.cleanup_days <= 0)
+    return;
   auto folder = l.imap->full_name(st.opts.warmup_folder);
   std::string archive;
   if (folder && st.opts.cleanup_archives)
@@ -424,8 +502,9 @@ caf::behavior mail_coordinator(coordinator_ptr self, const engine_context* ctx,
                    + " has no IMAP account on this node";
         return r;
       }
-      if (s.opts.cleanup_days > 0) {
-        // Once a (real) day per mailbox, before its first visit of the day.
+      {
+        // Once a (real) day per mailbox, before its first visit of the day: replies a
+        // person wrote, then the cleanup of the warmup folder.
         const auto today = engine_clock::system_now() / ms_per_day;
         if (auto& last = s.cleaned_on[task.recipient]; last != today) {
           last = today;

@@ -453,6 +453,10 @@ void send_due(self_ptr self, time_ms now) {
 
 void process_due(self_ptr self, time_ms now) {
   auto& st = self->state;
+  // A disconnected mailbox's login is known to fail: no attempts (a provider may lock an
+  // account after repeated failures) until the user fixes it and resumes it.
+  if (st.state == mailbox_state::disconnected)
+    return;
   for (std::size_t i = 0; i < st.inbound.size(); ++i) {
     auto& in = st.inbound[i];
     if (in.stage != state_t::inbound_stage::waiting || in.process_at > now)
@@ -548,6 +552,8 @@ void process_due(self_ptr self, time_ms now) {
 
 void reply_due(self_ptr self, time_ms now) {
   auto& st = self->state;
+  if (!sends_allowed(st))
+    return;   // replies wait while the mailbox is paused or disconnected
   // A reply to a mailbox that left the pool is dropped, not kept waiting forever.
   st.inbound.erase(std::remove_if(st.inbound.begin(), st.inbound.end(),
                                   [&](const auto& e) {

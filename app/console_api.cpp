@@ -871,6 +871,9 @@ http::response console_api::metrics() {
   m.sample("warmup_replies_total", n(c.replies.load()));
   m.family("warmup_bounces_total", "counter", "Sends refused permanently for the recipient.");
   m.sample("warmup_bounces_total", n(c.bounces.load()));
+  m.family("warmup_human_replies_total", "counter",
+           "Replies a person wrote to warmup mail (real mail), left in the inbox.");
+  m.sample("warmup_human_replies_total", n(c.human_replies.load()));
   m.family("warmup_smtp_errors_total", "counter", "SMTP errors by kind.");
   for (std::size_t i = 0; i < transport_error_names.size(); ++i)
     m.sample("warmup_smtp_errors_total", {{"kind", transport_error_names[i]}}, n(c.smtp_errors[i].load()));

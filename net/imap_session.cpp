@@ -179,6 +179,20 @@ mail_result<std::vector<std::uint32_t>> imap_session::search_message_id(
   return parse_search(*lines);
 }
 
+mail_result<std::vector<std::uint32_t>> imap_session::search_replies(const std::string& folder,
+                                                                     std::uint32_t after_uid) {
+  auto lines = run(folder, "UID SEARCH UID " + std::to_string(after_uid + 1)
+                             + ":* HEADER In-Reply-To \"@\"");
+  if (!lines)
+    return lines.error();
+  auto uids = parse_search(*lines);
+  // "n:*" always includes the highest UID, even below n.
+  uids.erase(std::remove_if(uids.begin(), uids.end(), [&](auto u) { return u <= after_uid; }),
+             uids.end());
+  std::sort(uids.begin(), uids.end());
+  return uids;
+}
+
 mail_result<std::optional<imap_location>> imap_session::find_message(const std::string& message_id) {
   auto f = folders();
   if (!f)

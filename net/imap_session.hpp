@@ -59,6 +59,10 @@ class imap_session {
   // UIDs in `folder` whose Message-ID header is `message_id` ("<...>").
   mail_result<std::vector<std::uint32_t>> search_message_id(const std::string& folder,
                                                             const std::string& message_id);
+  // UIDs above `after_uid` in `folder` of messages that answer another (an In-Reply-To
+  // header), oldest first: where a person's reply to a warmup message would be.
+  mail_result<std::vector<std::uint32_t>> search_replies(const std::string& folder,
+                                                         std::uint32_t after_uid);
   // The message in INBOX, else in the Junk folder; nullopt when in neither.
   mail_result<std::optional<imap_location>> find_message(const std::string& message_id);
   // Moves a message; returns its UID in `target` (from COPYUID), 0 when the server did not

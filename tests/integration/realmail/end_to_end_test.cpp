@@ -189,14 +189,60 @@ TEST_F(real_mail_run, two_simulated_days_deliver_every_send_once_and_engage_for_
   auto imported = warmup({"mailbox", "import", write_file("pool.csv", csv.str())});
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
 
-  // 190 s at 720x: Monday 07:50 to Tuesday ~21:50 engine time, two sending days.
-  auto run = run_warmup({"run", "--time-scale", "720", "--for", "190s"}, env_, 300'000);
+  // Two runs, 100 s + 90 s at 720x: Monday 07:50 to Tuesday ~21:50 engine time, two sending
+  // days; the second run continues the engine time where the first stopped.
+  auto run = run_warmup({"run", "--time-scale", "720", "--for", "100s"}, env_, 300'000);
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_FALSE(contains(run.err + run.out, "pass1")) << "a password reached the output";
-
-  auto store = storage::open_sqlite((dir_ / "data" / "warmup.db").string(), true);
   const day_number monday = 20458, tuesday = 20459;
   ASSERT_EQ(format_day(monday), "2026-01-05");
+
+  // Between the runs a person answers one of user1..18's warmup messages by hand.
+  std::string human_parent, human_to;
+  mailbox_id human_to_id = no_mailbox;
+  {
+    auto first = storage::open_sqlite((dir_ / "data" / "warmup.db").string(), true);
+    std::size_t best = 0;
+    for (const auto& r : first->list_mailboxes({})) {
+      if (r.settings.email.find('+') != std::string::npos
+          || r.settings.email == "user23@test.local" || r.settings.email == "user24@test.local")
+        continue;
+      std::size_t sent = 0;
+      std::string id;
+      for (const auto& row : first->intents(r.settings.id, monday, tuesday))
+        if (row.outcome && row.outcome->status == storage::intent_status::sent
+            && row.intent.key.slot < reply_slot_base) {
+          ++sent;
+          id = row.intent.message_id;
+        }
+      if (sent > best) {
+        best = sent;
+        human_parent = id;
+        human_to = r.settings.email;
+        human_to_id = r.settings.id;
+      }
+    }
+  }
+  ASSERT_FALSE(human_parent.empty()) << "the first run sent nothing";
+  const std::string human_id = "<human-reply-1@test.local>";
+  auto eml = write_file("human.eml", "From: A Person <user1@test.local>\r\nTo: " + human_to
+                                       + "\r\nSubject: Re: your note\r\nMessage-ID: " + human_id
+                                       + "\r\nIn-Reply-To: " + human_parent
+                                       + "\r\nReferences: " + human_parent
+                                       + "\r\n\r\nThanks, I will call you tomorrow.\r\n");
+  auto curl = "curl -s --url smtp://127.0.0.1:" + std::to_string(smtp_) + " --ssl-reqd --cacert "
+              + ca + " --user user1@test.local:pass1 --mail-from user1@test.local --mail-rcpt "
+              + human_to + " --upload-file " + eml;
+  ASSERT_EQ(std::system(curl.c_str()), 0) << curl;
+
+  env_["WARMUP_LOG_LEVEL"] = "info";
+  auto run2 = run_warmup({"run", "--time-scale", "720", "--for", "90s"}, env_, 300'000);
+  ASSERT_EQ(run2.exit_code, 0) << run2.err;
+  EXPECT_FALSE(contains(run.err + run.out + run2.err + run2.out, "pass1"))
+    << "a password reached the output";
+  EXPECT_TRUE(contains(run2.err, "event=human_reply mailbox=" + std::to_string(human_to_id)))
+    << "the reply a person wrote must be recognised";
+
+  auto store = storage::open_sqlite((dir_ / "data" / "warmup.db").string(), true);
 
   // What the store says was sent, by Message-ID, and the per-mailbox figures.
   std::map<std::string, mailbox_id> sent_to;        // Message-ID -> recipient (To)
@@ -249,8 +295,19 @@ TEST_F(real_mail_run, two_simulated_days_deliver_every_send_once_and_engage_for_
     auto user = email_of[to].substr(4, email_of[to].find_first_of("+@") - 4);
     EXPECT_EQ(copies.count({std::stoi(user), id}), 1u) << id << " not in " << email_of[to] << "'s maildir";
   }
-  for (const auto& [id, m] : delivered)
-    EXPECT_TRUE(sent_to.count(id)) << "user" << m.user << " holds " << id << ", which the store never sent";
+  for (const auto& [id, m] : delivered) {
+    if (id != human_id) {
+      EXPECT_TRUE(sent_to.count(id)) << "user" << m.user << " holds " << id
+                                     << ", which the store never sent";
+    }
+  }
+  // The person's reply stays where a person expects it: in the inbox, never filed.
+  ASSERT_TRUE(delivered.count(human_id));
+  for (const auto& m : messages) {
+    if (m.headers.message_id == human_id) {
+      EXPECT_EQ(m.folder, "") << "the human reply was moved to " << m.folder;
+    }
+  }
   EXPECT_GT(sent_copies, 0u) << "custom servers get a copy of each send in Sent";
 
   // Placement: mail to the +Junk mailboxes landed in spam and was rescued and filed; the
