@@ -346,11 +346,17 @@ TEST_F(pg_node, database_restart_under_a_running_node_loses_and_doubles_nothing)
   // A short path: the server's unix socket path must stay under 108 bytes.
   std::string server_dir = (std::filesystem::temp_directory_path() / "wpg-XXXXXX").string();
   ASSERT_NE(::mkdtemp(server_dir.data()), nullptr);
-  const auto script = std::string(std::getenv("WARMUP_SOURCE_DIR")) + "/deploy/pg-test-server.sh";
+  const char* source = std::getenv("WARMUP_SOURCE_DIR");
+  const auto script =
+    (source != nullptr && *source != '\0'
+       ? std::filesystem::path(source)
+       : std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..")
+    / "deploy" / "pg-test-server.sh";
   auto sh = [&](const std::string& args) {
     const auto cache = std::filesystem::temp_directory_path()
                        / ("warmup-pg-initdb-cache-" + std::to_string(::getuid())) / "data";
-    return std::system(("PG_TEST_INITDB_CACHE='" + cache.string() + "' '" + script + "' " + args + " >" + (dir_ / "pg.out").string()
+    return std::system(("PG_TEST_INITDB_CACHE='" + cache.string() + "' '" + script.string()
+                        + "' " + args + " >" + (dir_ / "pg.out").string()
                         + " 2>&1").c_str());
   };
   ASSERT_EQ(sh("start '" + server_dir + "'"), 0) << read_text(dir_ / "pg.out");
