@@ -4,6 +4,7 @@
 
 #include "app/api_client.hpp"
 #include "app/cli_session.hpp"
+#include "app/declared_mailboxes.hpp"
 #include "app/mailbox_commands.hpp"
 #include "app/mailbox_import.hpp"
 #include "app/run.hpp"
@@ -442,8 +443,17 @@ int run_cli(int argc, char** argv) {
     if (check->parsed()) {
       auto s = load_session(f.global);
       print_notices(s);
+      // Declared mailboxes are checked as `warmup run` would add them (nothing is stored).
+      const auto env = whole_environment();
+      for (const auto& d : s.cfg.mailboxes) {
+        auto made = make_mailbox_record(s.cfg, new_mailbox_of(d, env), 0);
+        if (auto* err = std::get_if<std::string>(&made))
+          throw bad_input(d.source + ":" + std::to_string(d.line) + ": [[mailbox]] "
+                          + d.fields.at("email") + ": " + *err);
+      }
       std::cout << "configuration OK; data directory " << s.cfg.data_dir << ", transport "
-                << s.cfg.transport << ", " << s.cfg.node.shard_count << " shards\n";
+                << s.cfg.transport << ", " << s.cfg.node.shard_count << " shards, "
+                << s.cfg.mailboxes.size() << " mailboxes declared\n";
       return exit_ok;
     }
     auto s = load_session(f.global);

@@ -5,6 +5,7 @@
 #include "actors/node.hpp"
 #include "app/demo_pool.hpp"
 #include "app/console.hpp"
+#include "app/declared_mailboxes.hpp"
 #include "app/logging.hpp"
 #include "app/secrets.hpp"
 #include "net/secret_box.hpp"
@@ -127,6 +128,13 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
     start = std::stoll(*saved);
   else if (!cfg.clock.start.empty())
     start = parse_start(cfg.clock.start);
+  try {
+    if (auto added = add_declared_mailboxes(cfg, *store, start, whole_environment()))
+      spdlog::info("event=declared_mailboxes_added count={}", added);
+  } catch (const bad_input& e) {
+    std::cerr << "warmup run: " << e.what() << "\n";
+    return 2;
+  }
   if (opts.demo && store->count_mailboxes(storage::mailbox_filter{}) == 0) {
     create_demo_pool(*store, cfg, *opts.demo, cfg.sandbox.seed, start);
     spdlog::info("event=demo_pool_created mailboxes={} providers={} note=\"sandbox "

@@ -864,14 +864,67 @@ struct loader {
   }
 };
 
+// The [[mailbox]] tables of a file, each field checked by name and kept as text.
+void collect_mailboxes(const toml::node& node, const std::string& path,
+                       std::vector<declared_mailbox>& out) {
+  auto line_of = [](const toml::source_region& src) {
+    return static_cast<int>(src.begin.line);
+  };
+  auto tables = node.as_array();
+  if (!tables || !tables->is_array_of_tables())
+    throw config_error(path, line_of(node.source()), "mailbox",
+                       "mailbox: declare each mailbox as a [[mailbox]] table with its fields "
+                       "(" + join(mailbox_fields(), ", ") + ")");
+  for (auto&& entry : *tables) {
+    const auto& t = *entry.as_table();
+    declared_mailbox m;
+    m.source = path;
+    m.line = line_of(t.source());
+    for (auto&& [k, v] : t) {
+      const std::string field(k.str());
+      const int line = line_of(k.source());
+      const auto& known = mailbox_fields();
+      if (std::find(known.begin(), known.end(), field) == known.end()) {
+        std::string msg = "unknown field \"" + field + "\" in [[mailbox]]";
+        if (auto guess = closest(field, known))
+          msg += " (did you mean \"" + *guess + "\"?)";
+        throw config_error(path, line, "mailbox." + field,
+                           msg + "; the fields are: " + join(known, ", "));
+      }
+      std::string text;
+      if (auto s = v.value<std::string>(); s && v.is_string())
+        text = *s;
+      else if (auto i = v.value<std::int64_t>(); i && v.is_integer())
+        text = std::to_string(*i);
+      else if (auto b = v.value<bool>(); b && v.is_boolean())
+        text = *b ? "true" : "false";
+      else
+        throw config_error(path, line, "mailbox." + field,
+                           "mailbox." + field + " = " + toml_text(v)
+                             + ": must be a string, a number or true/false");
+      m.fields[field] = text;
+      m.lines[field] = line;
+    }
+    if (!m.fields.count("email"))
+      throw config_error(path, m.line, "mailbox.email",
+                         "a [[mailbox]] table without an email: every mailbox needs one");
+    out.push_back(std::move(m));
+  }
+}
+
 // The [section] tables and top-level keys of a parsed file, applied to the loader.
 void collect_file(const toml::table& root, const std::string& path,
-                  std::vector<std::tuple<const key_spec*, const toml::node*, origin>>& out) {
+                  std::vector<std::tuple<const key_spec*, const toml::node*, origin>>& out,
+                  std::vector<declared_mailbox>& mailboxes) {
   auto line_of = [](const toml::source_region& src) {
     return static_cast<int>(src.begin.line);
   };
   for (auto&& [key, node] : root) {
     const std::string name(key.str());
+    if (name == "mailbox") {
+      collect_mailboxes(node, path, mailboxes);
+      continue;
+    }
     const bool is_section =
       std::find(section_names().begin(), section_names().end(), name) != section_names().end();
     if (is_section) {
@@ -1022,6 +1075,15 @@ config_error::config_error(std::string source_, int line_, std::string key_,
     key(std::move(key_)) {
 }
 
+const std::vector<std::string>& mailbox_fields() {
+  static const std::vector<std::string> fields = {
+    "email", "provider", "timezone", "preset", "name", "organisation",
+    "smtp_host", "smtp_port", "smtp_security", "imap_host", "imap_port", "imap_security",
+    "username", "password", "password_env", "oauth_refresh_token", "oauth_refresh_token_env",
+    "oauth_client_id", "oauth_client_secret_env", "token_url", "ca_file", "tls_verify"};
+  return fields;
+}
+
 std::vector<std::string> known_keys() {
   std::vector<std::string> out;
   for (const auto& k : key_table())
@@ -1063,7 +1125,7 @@ engine_config load(const std::optional<std::string>& file,
                          "not valid TOML: " + desc + " (column "
                            + std::to_string(e.source().begin.column) + ")");
     }
-    collect_file(root, *file, file_values);
+    collect_file(root, *file, file_values, l.cfg.mailboxes);
   }
 
   // 2. The environment: WARMUP_<SECTION>_<KEY>, then DATABASE_URL.

@@ -65,6 +65,19 @@ struct log_config {
   std::string file;                    // empty: stderr
 };
 
+// A mailbox declared in the file as a [[mailbox]] table. Its fields carry the names of the
+// CSV import's columns (email, smtp_host, ..., password or password_env, ...); they are
+// turned into a store record, and checked, by `warmup run` and `warmup config check`.
+struct declared_mailbox {
+  std::map<std::string, std::string> fields;   // as written (numbers and booleans as text)
+  std::map<std::string, int> lines;            // field -> line in the file
+  std::string source;                          // the file
+  int line = 0;                                // the [[mailbox]] header's line
+};
+
+// The fields a [[mailbox]] table may have.
+const std::vector<std::string>& mailbox_fields();
+
 struct engine_config {
   std::string data_dir;                // default: $XDG_DATA_HOME/warmup or ~/.local/share/warmup
   std::string transport = "sandbox";   // sandbox (simulation) or smtp (issue 3)
@@ -82,6 +95,7 @@ struct engine_config {
   sandbox_config sandbox;
   mail_config mail;
   log_config log;
+  std::vector<declared_mailbox> mailboxes;   // [[mailbox]] tables of the file
   std::vector<std::string> notices;    // start-up notices to log (e.g. ignored legacy keys)
 };
 

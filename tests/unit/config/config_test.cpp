@@ -152,6 +152,46 @@ TEST_F(config_file, mail_section_reads_and_validates) {
   }
 }
 
+TEST_F(config_file, mailbox_tables_are_kept_with_their_lines) {
+  auto path = write("[ramp]\nstart = 3\n\n[[mailbox]]\nemail = \"a@corp.example\"\n"
+                    "smtp_port = 587\ntls_verify = false\n\n[[mailbox]]\nemail = \"b@x.example\"\n");
+  auto c = load(path, home_env);
+  ASSERT_EQ(c.mailboxes.size(), 2u);
+  EXPECT_EQ(c.mailboxes[0].fields.at("email"), "a@corp.example");
+  EXPECT_EQ(c.mailboxes[0].fields.at("smtp_port"), "587");
+  EXPECT_EQ(c.mailboxes[0].fields.at("tls_verify"), "false");
+  EXPECT_EQ(c.mailboxes[0].lines.at("smtp_port"), 6);
+  EXPECT_EQ(c.mailboxes[1].line, 9);
+  EXPECT_EQ(c.ramp.start, 3);
+}
+
+TEST_F(config_file, bad_mailbox_tables_name_the_line_and_field) {
+  struct bad {
+    std::string text;
+    int line;
+    std::string key;
+    std::string says;
+  };
+  const std::vector<bad> cases = {
+    {"[[mailbox]]\nemail = \"a@b.example\"\nsmtp_hots = \"h\"\n", 3, "mailbox.smtp_hots",
+     "did you mean \"smtp_host\""},
+    {"[[mailbox]]\nname = \"Anna\"\n", 1, "mailbox.email", "without an email"},
+    {"[[mailbox]]\nemail = [\"a\"]\n", 2, "mailbox.email", "must be a string"},
+    {"mailbox = \"a@b.example\"\n", 1, "mailbox", "[[mailbox]] table"},
+  };
+  for (const auto& c : cases) {
+    auto path = write(c.text);
+    try {
+      load(path, home_env);
+      ADD_FAILURE() << "accepted: " << c.text;
+    } catch (const config_error& e) {
+      EXPECT_EQ(e.line, c.line) << e.what();
+      EXPECT_EQ(e.key, c.key) << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.says), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(config_file, reads_every_section) {
   auto path = write(R"(
 data_dir = "/srv/warmup"
