@@ -327,6 +327,7 @@ public:
   std::vector<mailbox_record> list_mailboxes(const mailbox_filter& f) override;
   std::uint64_t count_mailboxes(const mailbox_filter& f) override;
   bool set_mailbox_state(mailbox_id id, mailbox_state s) override;
+  bool update_mailbox(const mailbox_record& r) override;
   bool remove_mailbox(mailbox_id id) override;
 
   std::optional<epoch_t> acquire_lease(shard_id s, const std::string& owner, time_ms now,
@@ -876,6 +877,38 @@ bool pg_store::set_mailbox_state(mailbox_id id, mailbox_state s) {
   });
 }
 
+bool pg_store::update_mailbox(const mailbox_record& r) {
+  const auto& s = r.settings;
+  const auto& a = r.account;
+  return guarded("update mailbox", [&](pg_connection& c) {
+    pqxx::nontransaction tx(*c.conn);
+    auto res = run(
+      c, tx,
+      "UPDATE mailboxes SET display_name = $1, provider = $2, organisation = $3, timezone = $4, "
+      "ramp_start = $5, ramp_step = $6, ramp_ceiling = $7, ramp_variance = $8, "
+      "ramp_weekdays_only = $9, ramp_weekend_factor = $10, window_start_minute = $11, "
+      "window_end_minute = $12, window_min_gap_minutes = $13, read_rate = $14, "
+      "important_rate = $15, star_rate = $16, reply_rate = $17, rescue_rate = $18, "
+      "max_thread_turns = $19, ramp_preset = $20, updated_at = $21, smtp_host = $22, "
+      "smtp_port = $23, smtp_security = $24, imap_host = $25, imap_port = $26, "
+      "imap_security = $27, login_username = $28, auth_method = $29, oauth_client_id = $30, "
+      "token_url = $31, ca_file = $32, tls_verify = $33, sealed_secret = $34 WHERE id = $35",
+      {s.display_name, s.provider, s.organisation, s.timezone,
+       num(std::int64_t{s.ramp.start}), real(s.ramp.step), num(std::int64_t{s.ramp.ceiling}),
+       real(s.ramp.variance), boolean(s.ramp.weekdays_only), real(s.ramp.weekend_factor),
+       num(std::int64_t{s.window.start_minute}), num(std::int64_t{s.window.end_minute}),
+       num(std::int64_t{s.window.min_gap_minutes}), real(s.engagement.read_rate),
+       real(s.engagement.important_rate), real(s.engagement.star_rate),
+       real(s.engagement.reply_rate), real(s.engagement.rescue_rate),
+       num(std::int64_t{s.engagement.max_thread_turns}), r.ramp_preset, num(r.updated_at),
+       a.smtp.host, num(std::int64_t{a.smtp.port}), std::string(to_string(a.smtp.security)),
+       a.imap.host, num(std::int64_t{a.imap.port}), std::string(to_string(a.imap.security)),
+       a.username, std::string(to_string(a.auth)), a.oauth_client_id, a.token_url, a.ca_file,
+       boolean(a.tls_verify), bytea_literal(r.sealed_secret), num(std::int64_t{s.id})});
+    return res.affected_rows() > 0;
+  });
+}
+
 bool pg_store::remove_mailbox(mailbox_id id) {
   return set_mailbox_state(id, mailbox_state::removed);
 }
@@ -1314,7 +1347,10 @@ std::vector<intent_row> pg_store::intents(mailbox_id m, day_number from_day,
                    "SELECT i.mailbox, i.day, i.slot, i.to_mailbox, i.message_id, i.planned_at, "
                    "i.recorded_at, i.status, i.outcome_at, i.detail FROM "
                    "(SELECT greatest($2::integer, min(day)) AS lo, "
-                   "least($3::integer, max(day)) AS hi FROM send_intents) AS r "
+                   "least($3::integer, max(day)) AS hi FROM send_intents "
+                   // No intents at all: no range (greatest() skips the NULL min, and a
+                   // series over the whole integer range would take minutes).
+                   "HAVING count(*) > 0) AS r "
                    "CROSS JOIN LATERAL generate_series(r.lo, r.hi) AS d(day) "
                    "JOIN send_intents AS i ON i.day = d.day AND i.mailbox = $1 "
                    "ORDER BY i.day, i.slot",

@@ -117,6 +117,15 @@ constexpr std::string_view sql_get_mailbox =
 constexpr std::string_view sql_find_mailbox =
   "SELECT id, " WARMUP_MAILBOX_COLUMNS " FROM mailboxes WHERE email = ?";
 #undef WARMUP_MAILBOX_COLUMNS
+constexpr std::string_view sql_update_mailbox =
+  "UPDATE mailboxes SET display_name = ?, provider = ?, organisation = ?, timezone = ?, "
+  "ramp_start = ?, ramp_step = ?, ramp_ceiling = ?, ramp_variance = ?, ramp_weekdays_only = ?, "
+  "ramp_weekend_factor = ?, window_start_minute = ?, window_end_minute = ?, "
+  "window_min_gap_minutes = ?, read_rate = ?, important_rate = ?, star_rate = ?, reply_rate = ?, "
+  "rescue_rate = ?, max_thread_turns = ?, ramp_preset = ?, updated_at = ?, smtp_host = ?, "
+  "smtp_port = ?, smtp_security = ?, imap_host = ?, imap_port = ?, imap_security = ?, "
+  "login_username = ?, auth_method = ?, oauth_client_id = ?, token_url = ?, ca_file = ?, "
+  "tls_verify = ?, sealed_secret = ? WHERE id = ?";
 constexpr std::string_view sql_set_state =
   "UPDATE mailboxes SET state = ?, updated_at = max(updated_at, ?) WHERE id = ?";
 
@@ -329,6 +338,7 @@ public:
   int schema_version() override;
 
   mailbox_id add_mailbox(const mailbox_record& r) override;
+  bool update_mailbox(const mailbox_record& r) override;
   std::vector<mailbox_id> add_mailboxes(const std::vector<mailbox_record>& rs) override;
   std::optional<mailbox_record> get_mailbox(mailbox_id id) override;
   std::optional<mailbox_record> find_mailbox(const std::string& email) override;
@@ -738,6 +748,50 @@ mailbox_id sqlite_store::add_mailbox(const mailbox_record& r) {
   if (id <= 0 || id >= static_cast<std::int64_t>(no_mailbox))
     throw store_error("SQLite store '" + path_ + "': add mailbox: id space exhausted");
   return static_cast<mailbox_id>(id);
+}
+
+bool sqlite_store::update_mailbox(const mailbox_record& r) {
+  const auto& s = r.settings;
+  auto q = use(sql_update_mailbox, "update mailbox");
+  q.text(s.display_name)
+    .text(s.provider)
+    .text(s.organisation)
+    .text(s.timezone)
+    .i64(s.ramp.start)
+    .real(s.ramp.step)
+    .i64(s.ramp.ceiling)
+    .real(s.ramp.variance)
+    .i64(s.ramp.weekdays_only ? 1 : 0)
+    .real(s.ramp.weekend_factor)
+    .i64(s.window.start_minute)
+    .i64(s.window.end_minute)
+    .i64(s.window.min_gap_minutes)
+    .real(s.engagement.read_rate)
+    .real(s.engagement.important_rate)
+    .real(s.engagement.star_rate)
+    .real(s.engagement.reply_rate)
+    .real(s.engagement.rescue_rate)
+    .i64(s.engagement.max_thread_turns)
+    .text(r.ramp_preset)
+    .i64(r.updated_at)
+    .text(r.account.smtp.host)
+    .i64(r.account.smtp.port)
+    .text(to_string(r.account.smtp.security))
+    .text(r.account.imap.host)
+    .i64(r.account.imap.port)
+    .text(to_string(r.account.imap.security))
+    .text(r.account.username)
+    .text(to_string(r.account.auth))
+    .text(r.account.oauth_client_id)
+    .text(r.account.token_url)
+    .text(r.account.ca_file)
+    .i64(r.account.tls_verify ? 1 : 0)
+    .blob(r.sealed_secret)
+    .i64(s.id);
+  int rc = q.step_rc();
+  if (rc != SQLITE_DONE)
+    q.fail(rc);
+  return sqlite3_changes(db_) > 0;
 }
 
 // One transaction: a commit per mailbox made a 100k-mailbox demo start take minutes.

@@ -48,6 +48,10 @@ bool write_batch::empty() const {
          && stats.empty() && ramps.empty() && plans.empty();
 }
 
+bool store::update_mailbox(const mailbox_record&) {
+  throw store_error("this store cannot update mailboxes");
+}
+
 std::vector<mailbox_id> store::add_mailboxes(const std::vector<mailbox_record>& rs) {
   std::vector<mailbox_id> ids;
   ids.reserve(rs.size());

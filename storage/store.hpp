@@ -200,6 +200,11 @@ public:
   virtual std::uint64_t count_mailboxes(const mailbox_filter& f) = 0;
   virtual bool set_mailbox_state(mailbox_id id, mailbox_state s) = 0;  // false: unknown id
   virtual bool remove_mailbox(mailbox_id id) = 0;   // soft delete: state removed
+  // Replaces what the user owns of mailbox r.settings.id: display name, provider,
+  // organisation, time zone, ramp parameters and preset, window, engagement rates, the
+  // account and the sealed secret; updated_at = r.updated_at. Never the email (the shard
+  // hash input), the state or the ramp state. False for an unknown id. The default throws.
+  virtual bool update_mailbox(const mailbox_record& r);
 
   // Shard leases. On a single node every shard is acquired once at start-up (epoch
   // increments each start). acquire returns the new epoch or nullopt when another owner

@@ -272,6 +272,34 @@ TEST_P(store_contract, accounts_and_sealed_secrets_round_trip_through_every_read
   EXPECT_TRUE(plain->sealed_secret.empty());
 }
 
+TEST_P(store_contract, update_replaces_what_the_user_owns_and_nothing_else) {
+  auto original = make_mailbox("upd@a.test");
+  auto id = db().add_mailbox(original);
+  ASSERT_TRUE(db().set_mailbox_state(id, mailbox_state::throttled));
+  auto changed = unusual_mailbox();          // other settings, account and secret bytes
+  changed.settings.id = id;
+  changed.settings.email = "someone.else@b.test";   // ignored: the email is the identity
+  changed.settings.state = mailbox_state::active;   // ignored: set_mailbox_state owns it
+  changed.ramp.ramp_day = 99;                        // ignored: the engine owns ramp state
+  changed.updated_at = original.updated_at + 5000;
+  ASSERT_TRUE(db().update_mailbox(changed));
+  auto got = *db().get_mailbox(id);
+  EXPECT_EQ(got.settings.email, "upd@a.test");
+  EXPECT_EQ(got.settings.state, mailbox_state::throttled);
+  EXPECT_EQ(got.ramp.ramp_day, original.ramp.ramp_day);
+  EXPECT_EQ(got.settings.display_name, changed.settings.display_name);
+  EXPECT_EQ(got.settings.timezone, changed.settings.timezone);
+  EXPECT_EQ(got.settings.ramp, changed.settings.ramp);
+  EXPECT_EQ(got.settings.window, changed.settings.window);
+  EXPECT_EQ(got.settings.engagement, changed.settings.engagement);
+  EXPECT_EQ(got.ramp_preset, changed.ramp_preset);
+  EXPECT_TRUE(got.account == changed.account);
+  EXPECT_EQ(got.sealed_secret, changed.sealed_secret);
+  EXPECT_EQ(got.updated_at, changed.updated_at);
+  changed.settings.id = id + 1000;
+  EXPECT_FALSE(db().update_mailbox(changed)) << "an unknown id";
+}
+
 TEST_P(store_contract, add_mailboxes_adds_all_in_order_or_none_on_a_duplicate) {
   db().add_mailbox(make_mailbox("taken@a.test"));
   auto ids = db().add_mailboxes({make_mailbox("x1@a.test"), make_mailbox("x2@a.test"),
