@@ -24,9 +24,6 @@ struct console_options {
   std::string token;
   std::size_t threads = 2;                               // HTTP I/O threads
   std::chrono::milliseconds ask_timeout{2000};           // per CAF request to a shard
-  // PATCH /api/v1/mailboxes/{id} writes the changed record through this (the store has
-  // no settings update yet); null: PATCH answers 501.
-  std::function<bool(const storage::mailbox_record&)> update_mailbox;
 };
 
 class console_handle {

@@ -726,14 +726,11 @@ http::response console_api::patch_mailbox(mailbox_id id, const http::request& r)
     rec.settings.display_name = name;
   if (auto err = config::validate_mailbox(rec.settings))
     return error(400, *err, field_of(*err));
-  if (!opts_.update_mailbox)
-    return error(501, "changing a mailbox's settings is not available in this build (the store "
-                      "has no settings update yet); the request was valid");
   rec.updated_at = node_.context().clock.now();
   bool ok = false;
   {
     std::lock_guard<std::mutex> lock(store_mutex_);
-    ok = opts_.update_mailbox(rec);
+    ok = store_.update_mailbox(rec);
   }
   if (!ok)
     return error(404, "no mailbox " + std::to_string(id));

@@ -245,12 +245,18 @@ TEST_F(ConsoleApi, CreatingAMailboxValidatesAndNamesTheField) {
                409, "email");
 }
 
-TEST_F(ConsoleApi, PatchValidatesAndSaysWhenTheStoreCannotSave) {
+TEST_F(ConsoleApi, PatchValidatesAndSavesTheSettings) {
   expect_error(call("PATCH", "/api/v1/mailboxes/3", R"({"preset":"warp"})"), 400, "preset");
   expect_error(call("PATCH", "/api/v1/mailboxes/3", R"({"timezone":"Nowhere/City"})"), 400, "timezone");
   expect_error(call("PATCH", "/api/v1/mailboxes/3", R"({"email":"x@y.z"})"), 400, "email");
-  // This suite starts the console without an update hook.
-  expect_error(call("PATCH", "/api/v1/mailboxes/3", R"({"preset":"fast"})"), 501, nullptr);
+  auto ok = call("PATCH", "/api/v1/mailboxes/3",
+                 R"({"preset":"fast","timezone":"Asia/Tokyo","display_name":"Third"})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto j = get_json("/api/v1/mailboxes/3");
+  EXPECT_EQ(j["ramp_preset"], "fast");
+  EXPECT_EQ(j["timezone"], "Asia/Tokyo");
+  EXPECT_EQ(j["display_name"], "Third");
+  expect_error(call("PATCH", "/api/v1/mailboxes/999999", R"({"preset":"fast"})"), 404, nullptr);
 }
 
 TEST_F(ConsoleApi, PauseAndResumeReachTheRunningActorAtOnce) {
