@@ -141,6 +141,87 @@ api_client required_node(const cli_session& s, const std::string& flag, const ch
 
 }  // namespace
 
+// The fields a mailbox is described with, shared by `mailbox add` and `mailbox update`.
+void add_mailbox_fields(CLI::App* sub, parsed_flags& f) {
+  sub->add_option("--provider", f.add.provider,
+                  "gmail, outlook, yahoo, custom or a sandbox provider (default: guessed from "
+                  "the domain)")
+    ->type_name("P");
+  sub->add_option("--timezone", f.add.timezone,
+                  "IANA time zone of the mailbox's sending window (default: default_timezone)")
+    ->type_name("TZ");
+  sub->add_option("--preset", f.add.preset,
+                  "Ramp: slow (2, +1, 25/day), standard (3, +2, 40), fast (5, +3, 50); "
+                  "default: the configured [ramp]")
+    ->type_name("slow|standard|fast");
+  sub->add_option("--name", f.add.name, "Display name")->type_name("NAME");
+  sub->add_option("--organisation", f.add.organisation,
+                  "Organisation (default: the email's domain); mail rarely goes to the "
+                  "mailbox's own organisation")
+    ->type_name("ORG");
+  // Real mail: servers, login; the secret is read from stdin or an environment variable
+  // so that it never shows in `ps` or the shell history.
+  sub->add_option("--smtp-host", f.add.smtp_host, "SMTP server (real mail)")->type_name("HOST");
+  sub->add_option("--smtp-port", f.add.smtp_port, "SMTP port (default by security: 465, 587, 25)")
+    ->type_name("PORT");
+  sub->add_option("--smtp-security", f.add.smtp_security, "tls (default), starttls or none")
+    ->type_name("tls|starttls|none");
+  sub->add_option("--imap-host", f.add.imap_host, "IMAP server (real mail)")->type_name("HOST");
+  sub->add_option("--imap-port", f.add.imap_port, "IMAP port (default by security: 993, 143)")
+    ->type_name("PORT");
+  sub->add_option("--imap-security", f.add.imap_security, "tls (default), starttls or none")
+    ->type_name("tls|starttls|none");
+  sub->add_option("--username", f.add.username, "Login name (default: the email)")
+    ->type_name("USER");
+  sub->add_flag("--password-stdin", f.password_stdin,
+                "Read the password (or with --oauth the refresh token) from the first line "
+                "of standard input");
+  sub->add_option("--secret-env", f.secret_env,
+                  "Read the password (or with --oauth the refresh token) from this "
+                  "environment variable")
+    ->type_name("VAR");
+  sub->add_flag("--oauth", f.oauth, "Log in with OAuth2 (XOAUTH2): the secret is a refresh token");
+  sub->add_option("--oauth-client-id", f.add.oauth_client_id, "OAuth2 client id")->type_name("ID");
+  sub->add_option("--oauth-client-secret-env", f.client_secret_env,
+                  "Environment variable holding the OAuth2 client secret")
+    ->type_name("VAR");
+  sub->add_option("--token-url", f.add.token_url,
+                  "OAuth2 token endpoint (default: the gmail / outlook preset's)")
+    ->type_name("URL");
+  sub->add_option("--ca-file", f.add.ca_file, "Extra CA bundle (PEM) for a private server")
+    ->type_name("FILE");
+  sub->add_option("--tls-verify", f.add.tls_verify,
+                  "true (default) or false: turning certificate checks off is logged at every "
+                  "start")
+    ->type_name("true|false");
+}
+
+// The secrets of `mailbox add|update`: from stdin or a named variable, never from argv.
+void read_secret_flags(parsed_flags& f, bool required_for_oauth) {
+  std::string secret;
+  if (f.password_stdin && !f.secret_env.empty())
+    throw bad_input("--password-stdin and --secret-env: give one of them");
+  if (f.password_stdin) {
+    if (!std::getline(std::cin, secret) || secret.empty())
+      throw bad_input("--password-stdin: standard input has no secret on its first line");
+  } else if (!f.secret_env.empty()) {
+    const char* v = std::getenv(f.secret_env.c_str());
+    if (v == nullptr || *v == '\0')
+      throw bad_input("--secret-env " + f.secret_env + ": the variable is not set or empty");
+    secret = v;
+  }
+  if (f.oauth && secret.empty() && required_for_oauth)
+    throw bad_input("--oauth: give the refresh token with --password-stdin or --secret-env");
+  (f.oauth ? f.add.oauth_refresh_token : f.add.password) = secret;
+  if (!f.client_secret_env.empty()) {
+    const char* v = std::getenv(f.client_secret_env.c_str());
+    if (v == nullptr)
+      throw bad_input("--oauth-client-secret-env " + f.client_secret_env
+                      + ": the variable is not set");
+    f.add.oauth_client_secret = v;
+  }
+}
+
 int run_cli(int argc, char** argv) {
   CLI::App app{"warmup: an email warmup engine. Mailboxes under warmup send each other a "
                "slowly growing number of natural emails and engage with what they receive, "
@@ -203,57 +284,7 @@ int run_cli(int argc, char** argv) {
   auto* add = mailbox->add_subcommand("add", "Add a mailbox to the warmup pool");
   add_global_options(add, f.global);
   add->add_option("email", f.add.email, "The mailbox's address")->required();
-  add->add_option("--provider", f.add.provider,
-                  "gmail, outlook, yahoo, custom or a sandbox provider (default: guessed from "
-                  "the domain)")
-    ->type_name("P");
-  add->add_option("--timezone", f.add.timezone,
-                  "IANA time zone of the mailbox's sending window (default: default_timezone)")
-    ->type_name("TZ");
-  add->add_option("--preset", f.add.preset,
-                  "Ramp: slow (2, +1, 25/day), standard (3, +2, 40), fast (5, +3, 50); "
-                  "default: the configured [ramp]")
-    ->type_name("slow|standard|fast");
-  add->add_option("--name", f.add.name, "Display name")->type_name("NAME");
-  add->add_option("--organisation", f.add.organisation,
-                  "Organisation (default: the email's domain); mail rarely goes to the "
-                  "mailbox's own organisation")
-    ->type_name("ORG");
-  // Real mail: servers, login; the secret is read from stdin or an environment variable
-  // so that it never shows in `ps` or the shell history.
-  add->add_option("--smtp-host", f.add.smtp_host, "SMTP server (real mail)")->type_name("HOST");
-  add->add_option("--smtp-port", f.add.smtp_port, "SMTP port (default by security: 465, 587, 25)")
-    ->type_name("PORT");
-  add->add_option("--smtp-security", f.add.smtp_security, "tls (default), starttls or none")
-    ->type_name("tls|starttls|none");
-  add->add_option("--imap-host", f.add.imap_host, "IMAP server (real mail)")->type_name("HOST");
-  add->add_option("--imap-port", f.add.imap_port, "IMAP port (default by security: 993, 143)")
-    ->type_name("PORT");
-  add->add_option("--imap-security", f.add.imap_security, "tls (default), starttls or none")
-    ->type_name("tls|starttls|none");
-  add->add_option("--username", f.add.username, "Login name (default: the email)")
-    ->type_name("USER");
-  add->add_flag("--password-stdin", f.password_stdin,
-                "Read the password (or with --oauth the refresh token) from the first line "
-                "of standard input");
-  add->add_option("--secret-env", f.secret_env,
-                  "Read the password (or with --oauth the refresh token) from this "
-                  "environment variable")
-    ->type_name("VAR");
-  add->add_flag("--oauth", f.oauth, "Log in with OAuth2 (XOAUTH2): the secret is a refresh token");
-  add->add_option("--oauth-client-id", f.add.oauth_client_id, "OAuth2 client id")->type_name("ID");
-  add->add_option("--oauth-client-secret-env", f.client_secret_env,
-                  "Environment variable holding the OAuth2 client secret")
-    ->type_name("VAR");
-  add->add_option("--token-url", f.add.token_url,
-                  "OAuth2 token endpoint (default: the gmail / outlook preset's)")
-    ->type_name("URL");
-  add->add_option("--ca-file", f.add.ca_file, "Extra CA bundle (PEM) for a private server")
-    ->type_name("FILE");
-  add->add_option("--tls-verify", f.add.tls_verify,
-                  "true (default) or false: turning certificate checks off is logged at every "
-                  "start")
-    ->type_name("true|false");
+  add_mailbox_fields(add, f);
   add->footer(std::string("Examples:\n"
                           "  warmup mailbox add anna@example.com --timezone Europe/Berlin "
                           "--preset slow --name \"Anna Berg\"\n"
@@ -265,6 +296,21 @@ int run_cli(int argc, char** argv) {
                           "Secrets are sealed with WARMUP_SECRET_KEY (32 random bytes, hex or "
                           "base64; e.g. `openssl rand -hex 32`) before they reach the store.\n\n")
               + global_help_footer);
+
+  auto* update = mailbox->add_subcommand(
+    "update", "Change a mailbox's settings, servers or secret (e.g. after a password change)");
+  add_global_options(update, f.global);
+  update->add_option("mailbox", f.add.email, "Email or id")->required()->type_name("EMAIL|ID");
+  add_mailbox_fields(update, f);
+  update->footer(std::string("Examples:\n"
+                             "  printf '%s\\n' \"$NEWPASS\" | warmup mailbox update bob@example.net "
+                             "--password-stdin && warmup mailbox resume bob@example.net\n"
+                             "  warmup mailbox update anna@example.com --preset fast --timezone "
+                             "Asia/Tokyo\n\n"
+                             "Fields not given keep their values; the secret is kept unless a new "
+                             "one is given. A running node uses the new servers and secret from "
+                             "its next start.\n\n")
+                 + global_help_footer);
 
   auto* list = mailbox->add_subcommand("list", "List mailboxes (removed ones only with "
                                                "--state removed)");
@@ -486,29 +532,12 @@ int run_cli(int argc, char** argv) {
                 << ")\n";
       return exit_ok;
     }
+    if (update->parsed()) {
+      read_secret_flags(f, false);
+      return mailbox_update(s, f.add.email, f.add, f.oauth, std::cout);
+    }
     if (add->parsed()) {
-      std::string secret;
-      if (f.password_stdin && !f.secret_env.empty())
-        throw bad_input("--password-stdin and --secret-env: give one of them");
-      if (f.password_stdin) {
-        if (!std::getline(std::cin, secret) || secret.empty())
-          throw bad_input("--password-stdin: standard input has no secret on its first line");
-      } else if (!f.secret_env.empty()) {
-        const char* v = std::getenv(f.secret_env.c_str());
-        if (v == nullptr || *v == '\0')
-          throw bad_input("--secret-env " + f.secret_env + ": the variable is not set or empty");
-        secret = v;
-      }
-      if (f.oauth && secret.empty())
-        throw bad_input("--oauth: give the refresh token with --password-stdin or --secret-env");
-      (f.oauth ? f.add.oauth_refresh_token : f.add.password) = secret;
-      if (!f.client_secret_env.empty()) {
-        const char* v = std::getenv(f.client_secret_env.c_str());
-        if (v == nullptr)
-          throw bad_input("--oauth-client-secret-env " + f.client_secret_env
-                          + ": the variable is not set");
-        f.add.oauth_client_secret = v;
-      }
+      read_secret_flags(f, true);
       return mailbox_add(s, f.add, std::cout);
     }
     if (list->parsed()) {

@@ -629,6 +629,99 @@ storage::mailbox_filter list_filter(const mailbox_list_options& o) {
 
 }  // namespace
 
+int mailbox_update(const cli_session& s, const std::string& ref, const new_mailbox& changes,
+                   bool oauth, std::ostream& out) {
+  auto st = s.open_store();
+  auto old = resolve_mailbox(*st, ref, s.store_path());
+  const auto& m = old.settings;
+  // The mailbox as it is, in the words of `mailbox add`, then the changes over it.
+  new_mailbox merged;
+  merged.email = m.email;
+  merged.provider = m.provider;
+  merged.timezone = m.timezone;
+  merged.preset = old.ramp_preset == "custom" ? std::string{} : old.ramp_preset;
+  merged.name = m.display_name;
+  merged.organisation = m.organisation;
+  const bool real = m.transport == transport_kind::smtp || changes.real_mail();
+  if (real && old.account.configured()) {
+    const auto& a = old.account;
+    merged.smtp_host = a.smtp.host;
+    merged.smtp_port = std::to_string(a.smtp.port);
+    merged.smtp_security = std::string(to_string(a.smtp.security));
+    merged.imap_host = a.imap.host;
+    merged.imap_port = std::to_string(a.imap.port);
+    merged.imap_security = std::string(to_string(a.imap.security));
+    merged.username = a.username;
+    merged.oauth_client_id = a.oauth_client_id;
+    merged.token_url = a.token_url;
+    merged.ca_file = a.ca_file;
+    merged.tls_verify = a.tls_verify ? "true" : "false";
+  }
+  const bool new_secret = !changes.password.empty() || !changes.oauth_refresh_token.empty();
+  if (real && !new_secret && !old.sealed_secret.empty()) {
+    account_secret kept;
+    try {
+      kept = open_account_secret(old.sealed_secret);
+    } catch (const std::exception& e) {
+      throw bad_input(std::string("the stored secret of ") + m.email + " cannot be opened (" + e.what()
+                      + "); give a new one with --password-stdin or --secret-env");
+    }
+    merged.password = kept.password;
+    merged.oauth_refresh_token = kept.refresh_token;
+    merged.oauth_client_secret = kept.client_secret;
+  }
+  auto over = [](std::string& field, const std::string& v) {
+    if (!v.empty())
+      field = v;
+  };
+  over(merged.provider, lower_ascii(changes.provider));
+  over(merged.timezone, changes.timezone);
+  over(merged.preset, changes.preset);
+  over(merged.name, changes.name);
+  over(merged.organisation, changes.organisation);
+  over(merged.smtp_host, changes.smtp_host);
+  over(merged.smtp_port, changes.smtp_port);
+  over(merged.smtp_security, changes.smtp_security);
+  over(merged.imap_host, changes.imap_host);
+  over(merged.imap_port, changes.imap_port);
+  over(merged.imap_security, changes.imap_security);
+  over(merged.username, changes.username);
+  over(merged.oauth_client_id, changes.oauth_client_id);
+  over(merged.oauth_client_secret, changes.oauth_client_secret);
+  over(merged.token_url, changes.token_url);
+  over(merged.ca_file, changes.ca_file);
+  over(merged.tls_verify, changes.tls_verify);
+  if (new_secret) {
+    // The new secret replaces the old one, of whichever kind it is.
+    merged.password = oauth ? std::string{} : changes.password;
+    merged.oauth_refresh_token = oauth ? changes.oauth_refresh_token : std::string{};
+  }
+  auto made = make_mailbox_record(s.cfg, merged, engine_now(st.get()));
+  if (auto* err = std::get_if<std::string>(&made))
+    throw bad_input(*err);
+  auto rec = std::get<storage::mailbox_record>(std::move(made));
+  // What the user does not own through this command stays as it is.
+  rec.settings.id = m.id;
+  rec.settings.created_day = m.created_day;
+  rec.settings.state = m.state;
+  rec.ramp = old.ramp;
+  rec.created_at = old.created_at;
+  if (changes.preset.empty() && old.ramp_preset == "custom") {
+    rec.settings.ramp = m.ramp;
+    rec.ramp_preset = old.ramp_preset;
+  }
+  if (!st->update_mailbox(rec))
+    throw bad_input("no mailbox " + ref + " in " + s.store_path());
+  out << "updated mailbox " << m.id << ": " << m.email;
+  if (new_secret)
+    out << "; new secret sealed";
+  out << (m.state == mailbox_state::disconnected
+            ? ". It is disconnected: `warmup mailbox resume " + m.email + "` lets it try again"
+            : std::string{})
+      << ". A running node uses new servers and secrets from its next start.\n";
+  return exit_ok;
+}
+
 int mailbox_list(const cli_session& s, const mailbox_list_options& o, std::ostream& out) {
   auto f = list_filter(o);
   auto st = s.open_store();

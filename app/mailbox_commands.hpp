@@ -61,6 +61,10 @@ enum class state_action { pause, resume, remove };
 
 int mailbox_add(const cli_session& s, const new_mailbox& in, std::ostream& out);
 int mailbox_list(const cli_session& s, const mailbox_list_options& o, std::ostream& out);
+// Changes the fields given in `changes` (empty fields keep their values; the secret is kept
+// unless a new one is given; `oauth`: the new secret is a refresh token) of mailbox `ref`.
+int mailbox_update(const cli_session& s, const std::string& ref, const new_mailbox& changes,
+                   bool oauth, std::ostream& out);
 int mailbox_show(const cli_session& s, const std::string& ref, bool json, std::ostream& out);
 int mailbox_change_state(const cli_session& s, const std::string& ref, state_action a,
                          std::ostream& out);

@@ -130,3 +130,43 @@ TEST_F(cli_test, run_with_real_mail_refuses_demo_and_a_missing_key) {
   EXPECT_EQ(demo.exit_code, 2);
   EXPECT_TRUE(contains(demo.err, "--demo creates sandbox")) << demo.err;
 }
+
+TEST_F(cli_test, update_replaces_the_secret_or_keeps_it_and_changes_only_what_is_given) {
+  env_["WARMUP_SECRET_KEY"] = test_key;
+  env_["PW1"] = "First-Secret-1";
+  auto add = warmup({"mailbox", "add", "anna@corp.example", "--smtp-host", "mail.corp.example",
+                     "--imap-host", "mail.corp.example", "--secret-env", "PW1", "--timezone",
+                     "Europe/Berlin"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  auto before = json::parse(warmup({"mailbox", "show", "anna@corp.example", "--json"}).out);
+  auto db_before = file_bytes(dir_ / "data" / "warmup.db") + file_bytes(dir_ / "data" / "warmup.db-wal");
+
+  // Only the time zone: servers, login and secret stay.
+  auto tz = warmup({"mailbox", "update", "anna@corp.example", "--timezone", "Asia/Tokyo"});
+  ASSERT_EQ(tz.exit_code, 0) << tz.err;
+  auto after_tz = json::parse(warmup({"mailbox", "show", "anna@corp.example", "--json"}).out);
+  EXPECT_EQ(after_tz.at("timezone"), "Asia/Tokyo");
+  EXPECT_EQ(after_tz.at("account"), before.at("account"));
+  EXPECT_EQ(after_tz.at("id"), before.at("id"));
+
+  // A new password and port.
+  env_["PW2"] = "Second-Secret-2";
+  auto pw = warmup({"mailbox", "update", "anna@corp.example", "--secret-env", "PW2",
+                    "--smtp-port", "2525"});
+  ASSERT_EQ(pw.exit_code, 0) << pw.err;
+  EXPECT_TRUE(contains(pw.out, "new secret sealed")) << pw.out;
+  auto after_pw = json::parse(warmup({"mailbox", "show", "anna@corp.example", "--json"}).out);
+  EXPECT_EQ(after_pw.at("account").at("smtp").at("port"), 2525);
+  EXPECT_EQ(after_pw.at("timezone"), "Asia/Tokyo");
+  auto db = file_bytes(dir_ / "data" / "warmup.db") + file_bytes(dir_ / "data" / "warmup.db-wal");
+  EXPECT_FALSE(contains(db, "Second-Secret-2"));
+  EXPECT_FALSE(contains(db_before + db, "First-Secret-1"));
+
+  // Bad input names the field; an unknown mailbox is named too.
+  auto bad = warmup({"mailbox", "update", "anna@corp.example", "--smtp-security", "ssl"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(contains(bad.err, "smtp_security \"ssl\"")) << bad.err;
+  auto unknown = warmup({"mailbox", "update", "nobody@corp.example", "--timezone", "UTC"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(contains(unknown.err, "no mailbox nobody@corp.example")) << unknown.err;
+}
