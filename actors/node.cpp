@@ -340,13 +340,22 @@ bool engine_node::stop() {
   if (ctx.clock.kind() != engine_clock::mode::simulated)
     self->send(driver_, atom::stop::value);
   bool all_flushed = true;
-  for (auto& s : ctx.shards)
-    self->request(s, std::chrono::seconds(60), atom::stop::value)
-      .receive([&](bool ok) { all_flushed = all_flushed && ok; },
-               [&](caf::error& err) {
-                 all_flushed = false;
-                 spdlog::error("event=shard_stop_failed error=\"{}\"", to_string(err));
-               });
+  // Every shard asked at once: a store that is down at shutdown costs one timeout, not
+  // one per shard (a shard's last batch waits for the store).
+  if (!ctx.shards.empty()) {
+    using stop_handle = decltype(self->request(ctx.shards[0], std::chrono::seconds(60),
+                                               atom::stop::value));
+    std::vector<stop_handle> stops;
+    stops.reserve(ctx.shards.size());
+    for (auto& s : ctx.shards)
+      stops.push_back(self->request(s, std::chrono::seconds(60), atom::stop::value));
+    for (auto& h : stops)
+      h.receive([&](bool ok) { all_flushed = all_flushed && ok; },
+                [&](caf::error& err) {
+                  all_flushed = false;
+                  spdlog::error("event=shard_stop_failed error=\"{}\"", to_string(err));
+                });
+  }
   // Persist the simulated network's memory and the engine time, then drain the store.
   self->send(ctx.store, atom::meta::value, std::string{"sandbox.snapshot"}, net_->snapshot());
   self->send(ctx.store, atom::meta::value, std::string{"engine.now_ms"},
