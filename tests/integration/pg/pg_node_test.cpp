@@ -531,6 +531,59 @@ TEST_F(pg_node, stolen_lease_stops_the_shard_and_nothing_it_writes_afterwards_is
   EXPECT_EQ(other->expires_at, 0);
 }
 
+// The database not up yet at start-up: the node says so, retries with backoff (each
+// attempt logged, never the password) and starts once the server is there.
+TEST_F(pg_node, node_waits_for_a_database_that_comes_up_later) {
+  std::string server_dir = (std::filesystem::temp_directory_path() / "wpg-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(server_dir.data()), nullptr);
+  const char* source = std::getenv("WARMUP_SOURCE_DIR");
+  const auto script =
+    (source != nullptr && *source != '\0'
+       ? std::filesystem::path(source)
+       : std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..")
+    / "deploy" / "pg-test-server.sh";
+  auto sh = [&](const std::string& args) {
+    const auto cache = std::filesystem::temp_directory_path()
+                       / ("warmup-pg-initdb-cache-" + std::to_string(::getuid())) / "data";
+    return std::system(("PG_TEST_INITDB_CACHE='" + cache.string() + "' '" + script.string()
+                        + "' " + args + " >" + (dir_ / "pg.out").string() + " 2>&1")
+                         .c_str());
+  };
+  struct stop_at_exit {
+    std::function<void()> f;
+    ~stop_at_exit() { f(); }
+  } stopper{[&] {
+    sh("stop '" + server_dir + "'");
+    std::error_code ignored;
+    std::filesystem::remove_all(server_dir, ignored);
+  }};
+  // A port the server can have: started once, then stopped before the node starts.
+  ASSERT_EQ(sh("start '" + server_dir + "'"), 0) << read_text(dir_ / "pg.out");
+  auto port = read_text(std::filesystem::path(server_dir) / "port");
+  while (!port.empty() && port.back() == '\n')
+    port.pop_back();
+  ASSERT_EQ(sh("stop '" + server_dir + "'"), 0);
+  env_["DATABASE_URL"] = "postgresql://postgres:not-the-password@127.0.0.1:" + port + "/postgres";
+  background_node node({"run", "--demo", "10", "--time-scale", "1440", "--data",
+                        (dir_ / "data").string(), "--console", "off"},
+                       env_, dir_ / "run.out", dir_ / "run.err");
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (log_line(node.err(), "store_unreachable_at_start").empty()
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_FALSE(log_line(node.err(), "store_unreachable_at_start").empty()) << node.err();
+  ASSERT_TRUE(node.running()) << node.err();
+  ASSERT_EQ(sh("start '" + server_dir + "' " + port), 0) << read_text(dir_ / "pg.out");
+  deadline = std::chrono::steady_clock::now() + 30s;
+  while (log_line(node.err(), "node_started").empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(log_line(node.err(), "node_started").empty()) << node.err();
+  EXPECT_TRUE(contains(log_line(node.err(), "store_connected"), "attempts=")) << node.err();
+  EXPECT_FALSE(contains(node.err(), "not-the-password")) << node.err();
+  auto status = node.signal_and_wait(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << node.err();
+}
+
 // The database unreachable at start-up: --no-wait exits 2 at once with a clear message
 // that never shows the password.
 TEST_F(pg_node, no_wait_exits_2_when_the_database_is_unreachable) {
