@@ -8,8 +8,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <poll.h>
 #include <pty.h>
@@ -194,5 +196,97 @@ protected:
 inline bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
+
+
+// The text of a file ("" when it cannot be read).
+inline std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return text;
+}
+
+// `warmup` in the background, its output in files; killed and reaped if the test leaves
+// early, so a failed assertion never leaves a node behind.
+class background_node {
+public:
+  background_node(const std::vector<std::string>& args,
+                  const std::map<std::string, std::string>& env, const std::filesystem::path& out,
+                  const std::filesystem::path& err)
+    : out_(out), err_(err) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (o < 0 || e < 0)
+        ::_exit(126);
+      ::dup2(o, STDOUT_FILENO);
+      ::dup2(e, STDERR_FILENO);
+      ::close(o);
+      ::close(e);
+      exec_child(args, env);
+    }
+  }
+  background_node(const background_node&) = delete;
+  background_node& operator=(const background_node&) = delete;
+  ~background_node() { kill_now(); }
+
+  bool started() const { return pid_ > 0; }
+  // True while the process has not exited (reaps it when it has).
+  bool running() {
+    if (pid_ <= 0)
+      return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      status_ = status;
+      return false;
+    }
+    return true;
+  }
+  // SIGKILL and reap; the wait status.
+  int kill_now() { return signal_and_wait(SIGKILL); }
+  // Sends `sig` and reaps (SIGTERM: a clean stop, bounded by 60 s, then SIGKILL).
+  int signal_and_wait(int sig) {
+    if (pid_ > 0) {
+      ::kill(pid_, sig);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      int status = 0;
+      while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          ::kill(pid_, SIGKILL);
+          ::waitpid(pid_, &status, 0);
+          break;
+        }
+        ::usleep(20'000);
+      }
+      pid_ = -1;
+      status_ = status;
+    }
+    return status_;
+  }
+  // The console URL the node printed, once it has (empty after 20 s or if it exited).
+  std::string console_url() {
+    const std::string marker = "warmup: console at ";
+    for (int i = 0; i < 200; ++i) {
+      auto text = file_text(out_);
+      if (auto at = text.find(marker); at != std::string::npos) {
+        auto end = text.find('\n', at);
+        if (end != std::string::npos)
+          return text.substr(at + marker.size(), end - at - marker.size());
+      }
+      if (!running())
+        return {};
+      ::usleep(100'000);
+    }
+    return {};
+  }
+  std::string out() const { return file_text(out_); }
+  std::string err() const { return file_text(err_); }
+
+private:
+  pid_t pid_ = -1;
+  int status_ = 0;
+  std::filesystem::path out_, err_;
+};
 
 }  // namespace warmup::cli_test

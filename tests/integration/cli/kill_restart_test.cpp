@@ -62,69 +62,7 @@ store_picture picture_of(storage::store& db) {
   return p;
 }
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
-// A node running in the background, its output in files; killed and reaped if the test
-// leaves early, so a failed assertion never leaves a node behind.
-class background_node {
-public:
-  background_node(const std::vector<std::string>& args,
-                  const std::map<std::string, std::string>& env, const std::filesystem::path& out,
-                  const std::filesystem::path& err)
-    : err_(err) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (o < 0 || e < 0)
-        ::_exit(126);
-      ::dup2(o, STDOUT_FILENO);
-      ::dup2(e, STDERR_FILENO);
-      ::close(o);
-      ::close(e);
-      exec_child(args, env);
-    }
-  }
-  background_node(const background_node&) = delete;
-  background_node& operator=(const background_node&) = delete;
-  ~background_node() { kill_now(); }
-
-  bool started() const { return pid_ > 0; }
-  // True while the process has not exited (reaps it when it has).
-  bool running() {
-    if (pid_ <= 0)
-      return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      exited_status_ = status;
-      return false;
-    }
-    return true;
-  }
-  // SIGKILL and reap; the wait status.
-  int kill_now() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-      exited_status_ = status;
-    }
-    return exited_status_;
-  }
-  std::string err() const { return read_text(err_); }
-
-private:
-  pid_t pid_ = -1;
-  int exited_status_ = 0;
-  std::filesystem::path err_;
-};
 
 // The line of `log` holding `event`, or "".
 std::string log_line(const std::string& log, const std::string& event) {

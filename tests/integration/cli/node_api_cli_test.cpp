@@ -21,64 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
-// `warmup run` in the background, output in files; killed and reaped when the test ends.
-class node_process {
-public:
-  node_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-               const std::filesystem::path& dir)
-    : out_(dir / "node.out"), err_(dir / "node.err") {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (o < 0 || e < 0)
-        ::_exit(126);
-      ::dup2(o, STDOUT_FILENO);
-      ::dup2(e, STDERR_FILENO);
-      ::close(o);
-      ::close(e);
-      exec_child(args, env);
-    }
-  }
-  node_process(const node_process&) = delete;
-  node_process& operator=(const node_process&) = delete;
-  ~node_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // The console URL the node printed, once it has (empty after 20 s or if it exited).
-  std::string console_url() {
-    const std::string marker = "warmup: console at ";
-    for (int i = 0; i < 200; ++i) {
-      auto text = read_text(out_);
-      if (auto at = text.find(marker); at != std::string::npos) {
-        auto end = text.find('\n', at);
-        if (end != std::string::npos)
-          return text.substr(at + marker.size(), end - at - marker.size());
-      }
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return {};
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    return {};
-  }
-  std::string err() const { return read_text(err_); }
-
-private:
-  std::filesystem::path out_, err_;
-  pid_t pid_ = -1;
-};
 
 const std::string token = "cli-test-token-0123456789";
 const std::string dead_node = "http://127.0.0.1:1";
@@ -92,10 +35,10 @@ protected:
   }
   // Starts the demo node; its URL (port 0: chosen by the system).
   std::string start_node() {
-    node_ = std::make_unique<node_process>(
+    node_ = std::make_unique<background_node>(
       std::vector<std::string>{"run", "--demo", "30", "--time-scale", "1440", "--console",
                                "127.0.0.1:0", "--for", "60s"},
-      env_, dir_);
+      env_, dir_ / "node.out", dir_ / "node.err");
     auto url = node_->console_url();
     EXPECT_FALSE(url.empty()) << node_->err();
     return url;
@@ -127,7 +70,7 @@ protected:
     EXPECT_EQ(store.exit_code, 0) << store.err;
     EXPECT_EQ(api.out, store.out) << "warmup " << args[0] << " " << args[1];
   }
-  std::unique_ptr<node_process> node_;
+  std::unique_ptr<background_node> node_;
 };
 
 }  // namespace

@@ -78,67 +78,6 @@ std::string read_text(const std::filesystem::path& path) {
   return s.str();
 }
 
-// `warmup` in the background, its output in files; killed and reaped if the test leaves.
-class background_node {
-public:
-  background_node(const std::vector<std::string>& args,
-                  const std::map<std::string, std::string>& env, const std::filesystem::path& out,
-                  const std::filesystem::path& err)
-    : out_(out), err_(err) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (o < 0 || e < 0)
-        ::_exit(126);
-      ::dup2(o, STDOUT_FILENO);
-      ::dup2(e, STDERR_FILENO);
-      ::close(o);
-      ::close(e);
-      exec_child(args, env);
-    }
-  }
-  background_node(const background_node&) = delete;
-  background_node& operator=(const background_node&) = delete;
-  ~background_node() { signal_and_wait(SIGKILL); }
-
-  bool running() {
-    if (pid_ <= 0)
-      return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      status_ = status;
-      return false;
-    }
-    return true;
-  }
-  // Sends `sig` and reaps (SIGTERM: a clean stop, bounded by 60 s then SIGKILL).
-  int signal_and_wait(int sig) {
-    if (pid_ > 0) {
-      ::kill(pid_, sig);
-      auto deadline = std::chrono::steady_clock::now() + 60s;
-      int status = 0;
-      while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > deadline) {
-          ::kill(pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(20ms);
-      }
-      pid_ = -1;
-      status_ = status;
-    }
-    return status_;
-  }
-  std::string err() const { return read_text(err_); }
-
-private:
-  pid_t pid_ = -1;
-  int status_ = 0;
-  std::filesystem::path out_, err_;
-};
 
 std::string log_line(const std::string& log, const std::string& event) {
   std::istringstream in(log);
