@@ -250,6 +250,11 @@ public:
     sqlite3_clear_bindings(stmt_);
   }
 
+  // Applies `bind` (a group of binds shared by several statements) within a chain.
+  template <class F>
+  statement_use& then(F&& bind) {
+    return bind(*this);
+  }
   statement_use& i64(std::int64_t v) {
     check(sqlite3_bind_int64(stmt_, ++next_, v));
     return *this;
@@ -326,6 +331,43 @@ private:
   const char* purpose_;
   int next_ = 0;
 };
+
+// The user-owned ramp, window and engagement settings, in the column order the mailbox
+// insert and update share.
+statement_use& bind_settings(statement_use& q, const mailbox_settings& s) {
+  return q.i64(s.ramp.start)
+    .real(s.ramp.step)
+    .i64(s.ramp.ceiling)
+    .real(s.ramp.variance)
+    .i64(s.ramp.weekdays_only ? 1 : 0)
+    .real(s.ramp.weekend_factor)
+    .i64(s.window.start_minute)
+    .i64(s.window.end_minute)
+    .i64(s.window.min_gap_minutes)
+    .real(s.engagement.read_rate)
+    .real(s.engagement.important_rate)
+    .real(s.engagement.star_rate)
+    .real(s.engagement.reply_rate)
+    .real(s.engagement.rescue_rate)
+    .i64(s.engagement.max_thread_turns);
+}
+
+// The account columns and the sealed secret, in the order the insert and update share.
+statement_use& bind_account(statement_use& q, const mailbox_record& r) {
+  return q.text(r.account.smtp.host)
+    .i64(r.account.smtp.port)
+    .text(to_string(r.account.smtp.security))
+    .text(r.account.imap.host)
+    .i64(r.account.imap.port)
+    .text(to_string(r.account.imap.security))
+    .text(r.account.username)
+    .text(to_string(r.account.auth))
+    .text(r.account.oauth_client_id)
+    .text(r.account.token_url)
+    .text(r.account.ca_file)
+    .i64(r.account.tls_verify ? 1 : 0)
+    .blob(r.sealed_secret);
+}
 
 class sqlite_store final : public store {
 public:
@@ -701,21 +743,7 @@ mailbox_id sqlite_store::add_mailbox(const mailbox_record& r) {
     .text(to_string(s.transport))
     .text(to_string(s.state))
     .i64(s.created_day)
-    .i64(s.ramp.start)
-    .real(s.ramp.step)
-    .i64(s.ramp.ceiling)
-    .real(s.ramp.variance)
-    .i64(s.ramp.weekdays_only ? 1 : 0)
-    .real(s.ramp.weekend_factor)
-    .i64(s.window.start_minute)
-    .i64(s.window.end_minute)
-    .i64(s.window.min_gap_minutes)
-    .real(s.engagement.read_rate)
-    .real(s.engagement.important_rate)
-    .real(s.engagement.star_rate)
-    .real(s.engagement.reply_rate)
-    .real(s.engagement.rescue_rate)
-    .i64(s.engagement.max_thread_turns)
+    .then([&](statement_use& u) -> statement_use& { return bind_settings(u, s); })
     .text(r.ramp_preset)
     .i64(r.ramp.ramp_day)
     .i64(r.ramp.throttle_percent)
@@ -725,19 +753,7 @@ mailbox_id sqlite_store::add_mailbox(const mailbox_record& r) {
     .i64(r.ramp.paused_by_health ? 1 : 0)
     .i64(r.created_at)
     .i64(r.updated_at)
-    .text(r.account.smtp.host)
-    .i64(r.account.smtp.port)
-    .text(to_string(r.account.smtp.security))
-    .text(r.account.imap.host)
-    .i64(r.account.imap.port)
-    .text(to_string(r.account.imap.security))
-    .text(r.account.username)
-    .text(to_string(r.account.auth))
-    .text(r.account.oauth_client_id)
-    .text(r.account.token_url)
-    .text(r.account.ca_file)
-    .i64(r.account.tls_verify ? 1 : 0)
-    .blob(r.sealed_secret);
+    .then([&](statement_use& u) -> statement_use& { return bind_account(u, r); });
   int rc = q.step_rc();
   if (rc == SQLITE_CONSTRAINT_UNIQUE)
     throw duplicate_mailbox("SQLite store '" + path_ + "': mailbox " + s.email
@@ -757,36 +773,10 @@ bool sqlite_store::update_mailbox(const mailbox_record& r) {
     .text(s.provider)
     .text(s.organisation)
     .text(s.timezone)
-    .i64(s.ramp.start)
-    .real(s.ramp.step)
-    .i64(s.ramp.ceiling)
-    .real(s.ramp.variance)
-    .i64(s.ramp.weekdays_only ? 1 : 0)
-    .real(s.ramp.weekend_factor)
-    .i64(s.window.start_minute)
-    .i64(s.window.end_minute)
-    .i64(s.window.min_gap_minutes)
-    .real(s.engagement.read_rate)
-    .real(s.engagement.important_rate)
-    .real(s.engagement.star_rate)
-    .real(s.engagement.reply_rate)
-    .real(s.engagement.rescue_rate)
-    .i64(s.engagement.max_thread_turns)
+    .then([&](statement_use& u) -> statement_use& { return bind_settings(u, s); })
     .text(r.ramp_preset)
     .i64(r.updated_at)
-    .text(r.account.smtp.host)
-    .i64(r.account.smtp.port)
-    .text(to_string(r.account.smtp.security))
-    .text(r.account.imap.host)
-    .i64(r.account.imap.port)
-    .text(to_string(r.account.imap.security))
-    .text(r.account.username)
-    .text(to_string(r.account.auth))
-    .text(r.account.oauth_client_id)
-    .text(r.account.token_url)
-    .text(r.account.ca_file)
-    .i64(r.account.tls_verify ? 1 : 0)
-    .blob(r.sealed_secret)
+    .then([&](statement_use& u) -> statement_use& { return bind_account(u, r); })
     .i64(s.id);
   int rc = q.step_rc();
   if (rc != SQLITE_DONE)
