@@ -21,6 +21,7 @@ namespace warmup::detail {
 // One call for a worker.
 struct mail_job {
   bool is_send = true;
+  bool is_reload = false;    // (with !is_send) read the account again, drop cached logins
   bool is_cleanup = false;   // (with !is_send) the daily cleanup of the warmup folder
   std::shared_ptr<const real_mailbox> box;
   outgoing_mail out;      // is_send
@@ -29,6 +30,7 @@ struct mail_job {
 };
 
 struct mail_job_result {
+  std::shared_ptr<const real_mailbox> reloaded;   // is_reload: the account as stored now
   send_result sent;
   receive_result received;
   bool retry_safe = false;   // the send failed before DATA: trying again cannot duplicate
@@ -354,6 +356,35 @@ void do_cleanup(worker_ptr self, const mail_job& job) {
                  st.opts.cleanup_archives ? "archive" : "delete");
 }
 
+// The account of a mailbox as the store holds it now (after `warmup mailbox update`);
+// the cached logins and connections of the mailbox are dropped either way.
+std::shared_ptr<const real_mailbox> do_reload(worker_ptr self, const mail_job& job) {
+  auto& st = self->state;
+  st.links.erase(job.box->id);
+  if (!st.registry && !st.registry_failed) {
+    try {
+      st.registry = storage::open_store(st.ctx->cfg.store.database_url, st.ctx->cfg.data_dir, true);
+    } catch (const std::exception& e) {
+      st.registry_failed = true;
+      spdlog::warn("event=registry_unavailable reason=\"{}\"", e.what());
+    }
+  }
+  if (!st.registry)
+    return nullptr;
+  try {
+    auto r = st.registry->get_mailbox(job.box->id);
+    if (!r)
+      return nullptr;
+    spdlog::info("event=mail_account_reloaded mailbox={}", r->settings.id);
+    return std::make_shared<const real_mailbox>(real_mailbox{
+      r->settings.id, r->settings.email, r->settings.provider, r->account, r->sealed_secret});
+  } catch (const std::exception& e) {
+    spdlog::warn("event=mail_account_reload_failed mailbox={} reason=\"{}\"", job.box->id,
+                 e.what());
+    return nullptr;
+  }
+}
+
 caf::behavior mail_worker(worker_ptr self, const engine_context* ctx, mail_transport_options opts,
                           secret_opener open_secret) {
   self->state.ctx = ctx;
@@ -364,6 +395,11 @@ caf::behavior mail_worker(worker_ptr self, const engine_context* ctx, mail_trans
       if (job.is_cleanup) {
         do_cleanup(self, job);
         return {};
+      }
+      if (job.is_reload) {
+        mail_job_result r;
+        r.reloaded = do_reload(self, job);
+        return r;
       }
       return job.is_send ? do_send(self, job) : do_process(self, job);
     },
@@ -414,7 +450,9 @@ void finish(coordinator_ptr self, pending_call call, mail_job_result res) {
     self->delayed_send(self, delay, retry_atom::value, id);
     return;
   }
-  if (job.is_cleanup)
+  if (job.is_reload && res.reloaded)
+    st.boxes[res.reloaded->id] = res.reloaded;
+  if (job.is_cleanup || job.is_reload)
     return;
   if (job.is_send)
     call.send_rp.deliver(std::move(res.sent));
@@ -525,6 +563,18 @@ caf::behavior mail_coordinator(coordinator_ptr self, const engine_context* ctx,
       auto rp = call.receive_rp;
       enqueue(self, std::move(call));
       return rp;
+    },
+    [=](atom::resume, mailbox_id id) {
+      auto& s = self->state;
+      auto it = s.boxes.find(id);
+      if (it == s.boxes.end())
+        return;
+      pending_call call;
+      call.job.is_send = false;
+      call.job.is_reload = true;
+      call.job.box = it->second;
+      call.host = "imap:" + it->second->account.imap.host;
+      enqueue(self, std::move(call));
     },
     [=](retry_atom, std::uint64_t id) {
       auto& s = self->state;

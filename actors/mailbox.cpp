@@ -173,7 +173,11 @@ void start_day(self_ptr self, time_ms now, day_number d) {
   st.day_end = local_midnight(d + 1, tz);
   st.slots.clear();
   st.peers_requested = false;
-  auto plan = plan_day(*st.settings, st.ramp, d);
+  // The actor's state decides, not the settings row's: that one keeps the state the node
+  // started with (a mailbox resumed since would otherwise never plan again until a restart).
+  auto settings = *st.settings;
+  settings.state = st.state;
+  auto plan = plan_day(settings, st.ramp, d);
   ctx.counters.plans++;
   st.target = sends_allowed(st) ? plan.target : 0;
   if (!sends_allowed(st))
@@ -691,8 +695,14 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
     },
     [=](atom::resume) {
       auto& s = self->state;
+      if (s.state == mailbox_state::disconnected)
+        self->send(s.ctx->transport, atom::resume::value, s.settings->id);
       s.ramp.paused_by_health = false;
       set_state(self, mailbox_state::active);
+      // A day that began while the mailbox could not send has no plan: plan it now, so the
+      // rest of today is sent (its past slots are recorded as skipped, never sent late).
+      if (s.slots.empty() && s.day != 0)
+        start_day(self, s.ctx->clock.now(), s.day);
       // The day's plan stays: slots missed while paused are recorded as skipped at the
       // next wake, the rest are sent at their times.
       s.ctx->tracker->begin();

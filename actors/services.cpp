@@ -436,6 +436,9 @@ sandbox_transport(transport_actor::stateful_pointer<sandbox_transport_state> sel
         r.filed = st.net->file(t.recipient, t.message_id, now);
       return r;
     },
+    [=](atom::resume, mailbox_id) {
+      // Simulated mailboxes have no logins to forget.
+    },
   };
 }
 

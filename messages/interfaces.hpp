@@ -76,7 +76,10 @@ using transport_actor = caf::typed_actor<
   // Send one message.
   caf::replies_to<atom::send, outgoing_mail>::with<send_result>,
   // Process one received warmup message: find it, rescue, flag, file.
-  caf::replies_to<atom::process, receive_task>::with<receive_result>>;
+  caf::replies_to<atom::process, receive_task>::with<receive_result>,
+  // The mailbox was resumed (e.g. after its password was fixed): forget its cached logins
+  // and connections and read its account again.
+  caf::reacts_to<atom::resume, mailbox_id>>;
 
 // The pool directory of this node: peer selection over all pool members.
 using directory_actor = caf::typed_actor<

@@ -293,3 +293,23 @@ TEST_F(ShardProtocol, ACrashedMailboxIsRestartedWithBackoff) {
 }
 
 }  // namespace
+
+TEST_F(ShardProtocol, AMailboxStartedDisconnectedPlansAndSendsOnceResumed) {
+  ASSERT_TRUE(store_->set_mailbox_state(1, mailbox_state::disconnected));
+  start(at(monday, 6));
+  run_between(at(monday, 6), at(monday, 7));
+  auto sent_by_1 = [&] {
+    std::size_t n = 0;
+    for (auto& row : store_->intents(1, monday, monday))
+      n += row.outcome && row.outcome->status == storage::intent_status::sent;
+    return n;
+  };
+  EXPECT_EQ(store_->plan(1, monday)->target, 0) << "a disconnected mailbox plans nothing";
+  // The user fixed the login and resumed it before the sending window.
+  self->send(ctx_->shards[shard_of(ctx_->mailboxes[1].email, 2)], atom::resume::value,
+             mailbox_id{1});
+  run();
+  run_between(at(monday, 7, 5), at(monday, 23, 55));
+  EXPECT_GT(store_->plan(1, monday)->target, 0) << "resumed: today is planned after all";
+  EXPECT_GE(sent_by_1(), 3u) << "and sent (4 a day, some of them replies' openers)";
+}
