@@ -94,6 +94,10 @@ void flush(self_ptr self, bool force) {
   batch.epoch = st.epoch;
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
+  std::vector<slot_key> keys;
+  keys.reserve(batch.intents.size());
+  for (const auto& in : batch.intents)
+    keys.push_back(in.key);
   st.ctx->tracker->begin();
   self->request(st.ctx->store, caf::infinite, atom::apply::value, std::move(batch))
     .then(
@@ -105,8 +109,12 @@ void flush(self_ptr self, bool force) {
             rp.deliver(false);
           lose_lease(self, "stale lease epoch: another owner holds the shard");
         } else {
-          for (auto& [idx, rp] : waiting)
-            rp.deliver(idx < r.intent_inserted.size() && r.intent_inserted[idx]);
+          for (auto& [idx, rp] : waiting) {
+            const bool fresh = idx < r.intent_inserted.size() && r.intent_inserted[idx];
+            if (fresh && idx < keys.size())
+              s.in_flight.insert(keys[idx]);
+            rp.deliver(fresh);
+          }
         }
         flush(self, s.stopping);
         finish_stop_if_done(self);
@@ -123,6 +131,24 @@ void flush(self_ptr self, bool force) {
         finish_stop_if_done(self);
         s.ctx->tracker->end();
       });
+}
+
+// The second half of a clean stop, once no send is in flight (or the drain timed out):
+// the mailboxes go, the last rows are written.
+void finish_drain(self_ptr self) {
+  auto& s = self->state;
+  if (!s.draining)
+    return;
+  s.draining = false;
+  if (!s.in_flight.empty())
+    spdlog::warn("event=shard_stop_in_flight shard={} sends={} note=\"their intents stay "
+                 "pending and are marked skipped at the next start, never resent\"",
+                 s.id, s.in_flight.size());
+  for (auto& c : s.children)
+    if (c.handle)
+      self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+  flush(self, true);
+  finish_stop_if_done(self);
 }
 
 void finish_stop_if_done(self_ptr self) {
@@ -209,6 +235,10 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
   return {
     [=](atom::tick, time_ms now) {
       auto& s = self->state;
+      if (s.draining) {
+        finish_drain(self);   // the drain's deadline (or a late tick): stop now
+        return;
+      }
       if (!s.stopped && s.ctx->shard_lease_lost
           && s.ctx->shard_lease_lost[s.id].load(std::memory_order_acquire))
         lose_lease(self, "lease lost: a renewal was refused or a write rejected as stale");
@@ -276,6 +306,8 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
           }
         }
         s.pending_rows += rows(b);
+        for (const auto& o : b.outcomes)
+          s.in_flight.erase(o.key);
         append(s.pending.outcomes, b.outcomes);
         // Intents keep their order: a waiting promise refers to its index.
         append(s.pending.intents, b.intents);
@@ -293,6 +325,8 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
         append(s.pending.ramps, b.ramps);
         append(s.pending.plans, b.plans);
         flush(self, false);
+        if (s.draining && s.in_flight.empty())
+          finish_drain(self);
       }
       s.ctx->tracker->end();
     },
@@ -372,14 +406,20 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
     },
     [=](atom::stop) -> caf::result<bool> {
       auto& s = self->state;
+      // No new send starts (intents are refused from here on); the ones in flight finish
+      // and record their outcomes first, so a clean stop leaves no pending intent.
       s.stopping = true;
-      for (auto& c : s.children)
-        if (c.handle)
-          self->send_exit(c.handle, caf::exit_reason::user_shutdown);
       auto rp = self->make_response_promise<bool>();
       s.stop_promises.push_back(rp);
-      flush(self, true);
-      finish_stop_if_done(self);
+      if (s.draining)
+        return rp;
+      s.draining = true;
+      if (s.in_flight.empty()) {
+        finish_drain(self);
+      } else {
+        constexpr auto stop_drain = std::chrono::seconds(10);
+        self->delayed_send(self, stop_drain, atom::tick::value, time_ms{-1});
+      }
       return rp;
     },
   };

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <queue>
 #include <unordered_map>
+#include <set>
 #include <vector>
 
 namespace warmup {
@@ -51,6 +52,10 @@ struct shard_state {
   std::vector<std::pair<std::size_t, caf::typed_response_promise<bool>>> waiting;
   bool flushing = false;
   bool stopping = false;
+  // Sends whose intent is durable and whose outcome has not come back yet: a clean stop
+  // waits for them (at most stop_drain) so that it leaves no pending intent behind.
+  std::set<slot_key> in_flight;
+  bool draining = false;
   bool stopped = false;                   // lost its lease: refuses all work
   std::uint32_t restarts = 0;
   std::vector<caf::typed_response_promise<bool>> stop_promises;

@@ -313,3 +313,33 @@ TEST_F(ShardProtocol, AMailboxStartedDisconnectedPlansAndSendsOnceResumed) {
   EXPECT_GT(store_->plan(1, monday)->target, 0) << "resumed: today is planned after all";
   EXPECT_GE(sent_by_1(), 3u) << "and sent (4 a day, some of them replies' openers)";
 }
+
+TEST_F(ShardProtocol, ACleanStopLetsSendsInFlightRecordTheirOutcome) {
+  start(at(monday, 6));
+  run_between(at(monday, 6), at(monday, 8));
+  // Sends start at the next ticks; the stop arrives while they are under way.
+  std::size_t stopped = 0;
+  for (int minute = 5; minute <= 120; minute += 5) {
+    auto now = at(monday, 8, 0) + minute * ms_per_minute;
+    ctx_->clock.set(now);
+    for (auto& s : ctx_->shards)
+      self->send(s, atom::tick::value, now);
+    // One message at a time, until an intent is durable and its send not finished.
+    bool under_way = false;
+    for (int i = 0; i < 2000 && !under_way && sched.try_run_once(); ++i)
+      under_way = !store_->pending_intents().empty();
+    if (!under_way) {
+      run();
+      continue;
+    }
+    for (auto& s : ctx_->shards)
+      self->send(s, atom::stop::value);
+    run();
+    stopped = 1;
+    break;
+  }
+  ASSERT_EQ(stopped, 1u) << "no send was under way to stop in the middle of";
+  auto t = totals(monday);
+  EXPECT_GT(t.intents, 0u);
+  EXPECT_EQ(t.pending, 0u) << "a clean stop must let in-flight sends record their outcome";
+}
