@@ -20,6 +20,8 @@ void sodium_ready() {
 }
 
 std::optional<std::vector<unsigned char>> from_base64(std::string_view text, int variant) {
+  if (text.empty())
+    return std::vector<unsigned char>{};   // libsodium must not get a null buffer
   std::vector<unsigned char> out(text.size());
   std::size_t len = 0;
   const char* end = nullptr;
