@@ -98,7 +98,6 @@ struct mail_worker_state {
   // The worker's own read-only store connection (the registry of our Message-IDs), opened
   // on first use: a store connection is never shared across threads.
   std::unique_ptr<storage::store> registry;
-  bool registry_failed = false;
   static inline const char* name = "mail_worker";
 };
 
@@ -245,6 +244,20 @@ mail_job_result do_process(worker_ptr self, const mail_job& job) {
   return r;
 }
 
+// The worker's read-only store connection (the registry of our Message-IDs, the accounts),
+// opened on first use and again after a failure; nullptr while the store cannot be opened.
+storage::store* store_of(worker_ptr self) {
+  auto& st = self->state;
+  if (!st.registry) {
+    try {
+      st.registry = storage::open_store(st.ctx->cfg.store.database_url, st.ctx->cfg.data_dir, true);
+    } catch (const std::exception& e) {
+      spdlog::warn("event=registry_unavailable reason=\"{}\"", e.what());
+    }
+  }
+  return st.registry.get();
+}
+
 // The value of header `name` in raw header text ("Name: value" lines, folded or not).
 std::string header_value(const std::string& headers, std::string_view name) {
   std::size_t at = 0;
@@ -278,15 +291,7 @@ std::string header_value(const std::string& headers, std::string_view name) {
 // logged so the user sees the warmup reached a human.
 void recognise_human_replies(worker_ptr self, const real_mailbox& box, worker_link& l) {
   auto& st = self->state;
-  if (!st.registry && !st.registry_failed) {
-    try {
-      st.registry = storage::open_store(st.ctx->cfg.store.database_url, st.ctx->cfg.data_dir, true);
-    } catch (const std::exception& e) {
-      st.registry_failed = true;
-      spdlog::warn("event=registry_unavailable reason=\"{}\"", e.what());
-    }
-  }
-  if (!st.registry)
+  if (!store_of(self))
     return;
   auto folders = l.imap->folders();
   if (!folders)
@@ -361,15 +366,7 @@ void do_cleanup(worker_ptr self, const mail_job& job) {
 std::shared_ptr<const real_mailbox> do_reload(worker_ptr self, const mail_job& job) {
   auto& st = self->state;
   st.links.erase(job.box->id);
-  if (!st.registry && !st.registry_failed) {
-    try {
-      st.registry = storage::open_store(st.ctx->cfg.store.database_url, st.ctx->cfg.data_dir, true);
-    } catch (const std::exception& e) {
-      st.registry_failed = true;
-      spdlog::warn("event=registry_unavailable reason=\"{}\"", e.what());
-    }
-  }
-  if (!st.registry)
+  if (!store_of(self))
     return nullptr;
   try {
     auto r = st.registry->get_mailbox(job.box->id);
