@@ -35,6 +35,7 @@
 #include "warmup/peers.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -48,8 +49,11 @@ namespace warmup {
 namespace {
 
 // Fixed-point scale of member weights: 2^24 keeps 7 significant digits for the smallest
-// capacity factor and lets 10^9 members of weight 1.8 sum without overflow.
-constexpr double weight_scale = 16777216.0;
+// capacity factor and lets 10^9 members of weight 1.8 sum without overflow. A weight is
+// 32 bits (it fits at this scale up to a factor of 255); rules with larger factors get a
+// smaller scale.
+constexpr double default_weight_scale = 16777216.0;
+constexpr double max_weight = 4294967295.0;
 constexpr int max_rejections = 32;
 constexpr std::uint32_t max_block_members = 32;
 constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
@@ -142,20 +146,45 @@ struct peer_directory::impl {
     bool active = true;
     bool live = false;
   };
-  // A member at its sorted position: all a draw reads of a sender or a candidate, in
-  // one cache line's worth (40 bytes).
-  struct entry {
-    std::uint64_t weight = 0;
-    mailbox_id id = no_mailbox;
+  // What the in-block scan of a draw reads, by sorted position: 8 bytes, so a block of a
+  // typical organisation is one or two cache lines. The slot leads straight to the
+  // candidate's filter, so the pair check does not wait for its entry.
+  struct draw_key {
+    std::uint32_t weight = 0;
     std::uint32_t slot = no_slot;
+  };
+  // The rest of a member at its sorted position: what a delivery reads and writes. 32
+  // bytes, aligned, so it never straddles a cache line.
+  struct alignas(32) entry {
+    mailbox_id id = no_mailbox;
     std::uint32_t block = 0;
-    std::uint32_t org_begin = 0;   // the organisation's blocks within this provider
-    std::uint32_t org_end = 0;
+    std::uint32_t segment = 0;     // its (provider, organisation) run
     std::int32_t inbound = 0;
     std::int32_t cap = 0;          // 0 while inactive: never drawn
     std::uint16_t provider = 0;
     bool healthy = false;
+  };
+  // One (provider, organisation) run of the sorted order: all a sender's draw needs of
+  // its own place, in a table small enough to stay in cache.
+  struct segment {
+    std::uint32_t org_begin = 0;   // its blocks
+    std::uint32_t org_end = 0;
+    std::uint32_t organisation = 0;
+    std::uint16_t provider = 0;
     bool split_org = false;        // the organisation spans several providers
+  };
+  // Where a slot sits while built: read first by every choose(), so one small record.
+  struct placement {
+    std::uint32_t position = no_slot;
+    std::uint32_t segment = 0;
+  };
+  // A member's own pair history: recipient ids in recording order and, for windows of
+  // up to inline_days days, the per-day counts, in one cache line with the list's header
+  // (a delivery appends to both).
+  static constexpr std::size_t inline_days = 10;
+  struct alignas(64) history {
+    std::vector<mailbox_id> partners;
+    std::array<std::uint32_t, inline_days> counts{};
   };
 
   explicit impl(peer_rules r) : rules(r) {
@@ -167,9 +196,18 @@ struct peer_directory::impl {
       decay_pow.push_back(p);
       p *= rules.pair_decay;
     }
+    // Weights are 32-bit: the scale shrinks only for rules whose largest weight would
+    // not fit at the usual scale (the defaults keep 2^24).
+    const double largest = std::max(1.0, rules.min_capacity_weight)
+                           * std::max(1.0, rules.healthy_weight);
+    weight_scale = default_weight_scale;
+    if (!(largest * weight_scale < max_weight))
+      weight_scale = largest > 0.0 && std::isfinite(largest) ? std::floor(max_weight / largest)
+                                                             : 0.0;
   }
 
   peer_rules rules;
+  double weight_scale = default_weight_scale;
 
   std::vector<member> members;
   std::vector<std::string> emails;  // by slot (kept apart: never read by a draw)
@@ -185,23 +223,28 @@ struct peer_directory::impl {
 
   // The draw structure, valid while !dirty.
   bool dirty = true;
+  std::vector<draw_key> keys;               // by sorted position
   std::vector<entry> entries;               // by sorted position
-  std::vector<std::uint32_t> position_of;   // slot -> sorted position
+  std::vector<placement> placement_of;      // by slot
+  std::vector<segment> segments;
   std::vector<std::uint32_t> block_begin;   // block -> first position; size blocks + 1
   fenwick_tree tree;                        // block weights
   std::uint64_t total = 0;                  // all weights
   std::vector<std::uint64_t> provider_total;   // by provider index
-  std::vector<std::uint64_t> org_total;        // by an organisation segment's first block
+  std::vector<std::uint64_t> org_total;        // by segment
   std::vector<block_range> provider_blocks;                   // by provider index
   std::vector<std::vector<block_range>> organisation_blocks;  // by organisation index
 
-  // Pair history, by sender slot: recipient ids in recording order, counts per ring day.
+  // Pair history, by slot; the per-day counts of windows longer than inline_days live
+  // in wide_counts (slot * window + ring).
   int window = 7;
   day_number current_day = 0;
   std::vector<day_number> ring_day;
-  std::vector<std::vector<mailbox_id>> partners;
-  std::vector<std::uint32_t> day_counts;            // slot * window + ring
-  static constexpr std::size_t filter_words = 32;   // 2048 bits per member
+  std::vector<history> histories;
+  std::vector<std::uint32_t> wide_counts;
+  // 4096 bits per member in 64-bit words; a partner sets three bits of ONE word, so a
+  // check or a mark touches one cache line.
+  static constexpr std::size_t filter_words = 64;
   std::vector<std::uint64_t> partner_filter;        // slot * filter_words + word
   std::size_t live_history = 0;   // entries in all lists
   std::size_t stale_history = 0;  // entries dropped since the filters were rebuilt
@@ -253,29 +296,34 @@ struct peer_directory::impl {
   }
 
   int inbound_of(std::uint32_t s) const {
-    return dirty ? members[s].inbound : entries[position_of[s]].inbound;
+    return dirty ? members[s].inbound : entries[placement_of[s].position].inbound;
   }
 
   // The recipient's own weight: healthy factor x capacity factor; 0 = never drawn.
-  std::uint64_t weight_of(const entry& e) const {
+  std::uint32_t weight_of(const entry& e) const {
     if (e.cap <= 0 || e.inbound >= e.cap)
       return 0;
     double capacity = static_cast<double>(e.cap - e.inbound) / e.cap;
     double w = std::max(rules.min_capacity_weight, capacity)
-               * (e.healthy ? rules.healthy_weight : 1.0);
+               * (e.healthy ? rules.healthy_weight : 1.0) * weight_scale;
     if (!(w > 0.0))
       return 0;
-    return static_cast<std::uint64_t>(std::llround(w * weight_scale));
+    return static_cast<std::uint32_t>(std::min<long long>(std::llround(std::min(w, max_weight)),
+                                                          static_cast<long long>(max_weight)));
   }
 
-  void set_weight(entry& e, std::uint64_t w) {
-    if (w != e.weight) {
-      const auto delta = w - e.weight;  // modulo 2^64, like the tree
+  // Sets the weight at sorted position `pos` and every sum that holds it.
+  void set_weight(std::uint32_t pos, std::uint32_t w) {
+    auto& key = keys[pos];
+    if (w != key.weight) {
+      // Modulo 2^64, like the tree.
+      const auto delta = std::uint64_t{w} - std::uint64_t{key.weight};
+      const auto& e = entries[pos];
       tree.add(e.block, delta);
       total += delta;
       provider_total[e.provider] += delta;
-      org_total[e.org_begin] += delta;
-      e.weight = w;
+      org_total[e.segment] += delta;
+      key.weight = w;
     }
   }
 
@@ -283,11 +331,12 @@ struct peer_directory::impl {
   void refresh(std::uint32_t s) {
     if (dirty)
       return;
-    auto& e = entries[position_of[s]];
+    const auto pos = placement_of[s].position;
+    auto& e = entries[pos];
     const auto& m = members[s];
     e.cap = m.live && m.active ? m.cap : 0;
     e.healthy = m.healthy_steady;
-    set_weight(e, weight_of(e));
+    set_weight(pos, weight_of(e));
   }
 
   // --- the sorted structure ------------------------------------------------------------
@@ -297,8 +346,8 @@ struct peer_directory::impl {
   void unbuild() {
     if (dirty)
       return;
-    for (const auto& e : entries)
-      members[e.slot].inbound = e.inbound;
+    for (std::size_t pos = 0; pos < entries.size(); ++pos)
+      members[keys[pos].slot].inbound = entries[pos].inbound;
     dirty = true;
   }
 
@@ -317,8 +366,10 @@ struct peer_directory::impl {
         return x.organisation < y.organisation;
       return x.id < y.id;
     });
+    keys.assign(order.size(), draw_key{});
     entries.assign(order.size(), entry{});
-    position_of.assign(members.size(), no_slot);
+    placement_of.assign(members.size(), placement{});
+    segments.clear();
     block_begin.clear();
     provider_blocks.assign(provider_names.size(), block_range{});
     organisation_blocks.assign(organisation_names.size(), {});
@@ -331,11 +382,21 @@ struct peer_directory::impl {
       if (new_segment || pos - block_begin.back() == max_block_members)
         block_begin.push_back(pos);
       const auto block = static_cast<std::uint32_t>(block_begin.size() - 1);
-      position_of[s] = pos;
+      if (new_segment) {
+        segment seg;
+        seg.org_begin = block;
+        seg.organisation = m.organisation;
+        seg.provider = static_cast<std::uint16_t>(m.provider);
+        segments.push_back(seg);
+      }
+      segments.back().org_end = block + 1;
+      const auto seg_index = static_cast<std::uint32_t>(segments.size() - 1);
+      placement_of[s] = {pos, seg_index};
+      keys[pos].slot = s;
       auto& e = entries[pos];
       e.id = m.id;
-      e.slot = s;
       e.block = block;
+      e.segment = seg_index;
       e.inbound = m.inbound;
       e.cap = m.active ? m.cap : 0;
       e.provider = static_cast<std::uint16_t>(m.provider);
@@ -352,16 +413,8 @@ struct peer_directory::impl {
         orgs.back().end = block + 1;
     }
     block_begin.push_back(static_cast<std::uint32_t>(order.size()));
-    for (auto& e : entries) {
-      const auto& m = members[e.slot];
-      const auto& orgs = organisation_blocks[m.organisation];
-      e.split_org = orgs.size() > 1;
-      for (const auto& range : orgs)
-        if (range.begin <= e.block && e.block < range.end) {
-          e.org_begin = range.begin;
-          e.org_end = range.end;
-        }
-    }
+    for (auto& seg : segments)
+      seg.split_org = organisation_blocks[seg.organisation].size() > 1;
     reweigh_all();
     dirty = false;
   }
@@ -370,14 +423,16 @@ struct peer_directory::impl {
   void reweigh_all() {
     std::vector<std::uint64_t> block_weight(block_begin.size() - 1, 0);
     provider_total.assign(provider_names.size(), 0);
-    org_total.assign(block_weight.size(), 0);
+    org_total.assign(segments.size(), 0);
     total = 0;
-    for (auto& e : entries) {
-      e.weight = weight_of(e);
-      block_weight[e.block] += e.weight;
-      provider_total[e.provider] += e.weight;
-      org_total[e.org_begin] += e.weight;
-      total += e.weight;
+    for (std::size_t pos = 0; pos < entries.size(); ++pos) {
+      const auto& e = entries[pos];
+      const auto w = weight_of(e);
+      keys[pos].weight = w;
+      block_weight[e.block] += w;
+      provider_total[e.provider] += w;
+      org_total[e.segment] += w;
+      total += w;
     }
     tree.assign(block_weight);
   }
@@ -389,25 +444,34 @@ struct peer_directory::impl {
 
   // --- pair history --------------------------------------------------------------------
 
-  // Two bits per partner (two 11-bit slices of a 64-bit mix): with ~400 partners in a
-  // week, a 2048-bit filter says "maybe" for ~10% of strangers instead of ~18% with one.
-  static std::uint64_t filter_hash(mailbox_id other) {
-    return (other + 1) * 0x9E3779B97F4A7C15ull;
+  std::uint32_t* day_counts(std::uint32_t s) {
+    return window <= static_cast<int>(inline_days)
+             ? histories[s].counts.data()
+             : &wide_counts[s * static_cast<std::size_t>(window)];
   }
+
+  // A partner's three bits, all in one word (the top 6 bits of a multiplicative hash pick
+  // the word, three 6-bit slices the bits): with ~400 partners in a week, ~2% of
+  // strangers read "maybe".
+  struct filter_probe {
+    std::size_t word;
+    std::uint64_t mask;
+  };
+  static filter_probe probe_of(mailbox_id other) {
+    const auto h = (std::uint64_t{other} + 1) * 0x9E3779B97F4A7C15ull;
+    return {static_cast<std::size_t>(h >> 58),
+            (std::uint64_t{1} << ((h >> 40) & 63)) | (std::uint64_t{1} << ((h >> 46) & 63))
+              | (std::uint64_t{1} << ((h >> 52) & 63))};
+  }
+  // False only if slot s has exchanged no message with `other` in the window. Both sides
+  // of every message are marked, so either member's filter answers for the pair.
   bool maybe_partner(std::uint32_t s, mailbox_id other) const {
-    const auto h = filter_hash(other);
-    const auto* f = &partner_filter[s * filter_words];
-    const auto b1 = h >> 53;
-    const auto b2 = (h >> 42) & 2047;
-    return ((f[b1 / 64] >> (b1 % 64)) & (f[b2 / 64] >> (b2 % 64)) & 1u) != 0;
+    const auto p = probe_of(other);
+    return (partner_filter[s * filter_words + p.word] & p.mask) == p.mask;
   }
   void mark_partner(std::uint32_t s, mailbox_id other) {
-    const auto h = filter_hash(other);
-    auto* f = &partner_filter[s * filter_words];
-    const auto b1 = h >> 53;
-    const auto b2 = (h >> 42) & 2047;
-    f[b1 / 64] |= std::uint64_t{1} << (b1 % 64);
-    f[b2 / 64] |= std::uint64_t{1} << (b2 % 64);
+    const auto p = probe_of(other);
+    partner_filter[s * filter_words + p.word] |= p.mask;
   }
   // Every filter from the lists (both sides of each stored message).
   void rebuild_filters() {
@@ -415,7 +479,7 @@ struct peer_directory::impl {
     for (std::uint32_t s = 0; s < members.size(); ++s) {
       if (!members[s].live)
         continue;
-      for (auto other : partners[s]) {
+      for (auto other : histories[s].partners) {
         mark_partner(s, other);
         if (auto o = slot(other); o != no_slot)
           mark_partner(o, members[s].id);
@@ -424,15 +488,16 @@ struct peer_directory::impl {
     stale_history = 0;
   }
 
-  // Messages of the pair (slots a, b) in the window, either way.
+  // Messages of the pair (slots a, b) in the window, either way. The filter read is b's:
+  // in a draw b is the candidate, whose filter word the delivery marks next anyway.
   int pair_count_slots(std::uint32_t a, std::uint32_t b, mailbox_id id_a,
                        mailbox_id id_b) const {
-    if (!maybe_partner(a, id_b))
+    if (!maybe_partner(b, id_a))
       return 0;
     int count = 0;
-    for (auto id : partners[a])
+    for (auto id : histories[a].partners)
       count += id == id_b;
-    for (auto id : partners[b])
+    for (auto id : histories[b].partners)
       count += id == id_a;
     return count;
   }
@@ -441,29 +506,21 @@ struct peer_directory::impl {
   void record_pair(std::uint32_t a, std::uint32_t b, mailbox_id id_a, mailbox_id id_b) {
     if (rules.pair_window_days <= 0 || a == b)
       return;
-    partners[a].push_back(id_b);
+    histories[a].partners.push_back(id_b);
     ++live_history;
-    ++day_counts[a * static_cast<std::size_t>(window) + ring_of(current_day)];
+    ++day_counts(a)[ring_of(current_day)];
     mark_partner(a, id_b);
     mark_partner(b, id_a);
   }
 
-  // What a sender's draw and delivery will read of its own: fetched up front so that
-  // these loads overlap the tree walk instead of following it.
-  void prefetch_sender(std::uint32_t s) const {
-    for (std::size_t w = 0; w < filter_words; w += 8)
-      __builtin_prefetch(&partner_filter[s * filter_words + w]);
-    __builtin_prefetch(&partners[s]);
-    __builtin_prefetch(&day_counts[s * static_cast<std::size_t>(window)]);
-  }
-
-  // Drops a member's list (its partners' filters keep their bits: a harmless "maybe").
+  // Drops a member's list. Filters keep their bits (a harmless "maybe" until the next
+  // rebuild_filters): the other members' lists still hold their messages to it, and a
+  // member removed and added again under its id must still see those pairs.
   void forget_history(std::uint32_t s) {
-    live_history -= partners[s].size();
-    partners[s].clear();
-    std::fill_n(day_counts.begin() + static_cast<std::ptrdiff_t>(s) * window, window, 0u);
-    std::fill_n(partner_filter.begin() + static_cast<std::ptrdiff_t>(s * filter_words),
-                filter_words, 0);
+    auto& h = histories[s];
+    live_history -= h.partners.size();
+    h.partners.clear();
+    std::fill_n(day_counts(s), window, 0u);
   }
 
   double decay(int k) const {
@@ -522,32 +579,32 @@ struct peer_directory::impl {
     return sum;
   }
 
-  // The parts of a sender's external draw: other providers and the rest of its own
-  // provider. In the usual case (an organisation on one provider) the sums come from
-  // the running totals and a single prefix query.
-  double external_parts(const entry& sender) {
+  // The parts of a sender's external draw (the sender in segment `seg`): other providers
+  // and the rest of its own provider. In the usual case (an organisation on one
+  // provider) the sums come from the running totals and a single prefix query.
+  double external_parts(std::uint32_t seg) {
+    const auto& own = segments[seg];
     const double other_domain = rules.other_domain_weight;
     const double other_provider = rules.other_domain_weight * rules.other_provider_weight;
-    const auto& own_provider = provider_blocks[sender.provider];
+    const auto& own_provider = provider_blocks[own.provider];
     const auto blocks = static_cast<std::uint32_t>(block_begin.size() - 1);
-    if (sender.split_org) {
+    if (own.split_org) {
       parts.clear();
-      const auto& own_org = organisation_blocks[members[sender.slot].organisation];
+      const auto& own_org = organisation_blocks[own.organisation];
       add_parts({0, own_provider.begin}, own_org, other_provider);
       add_parts(own_provider, own_org, other_domain);
       add_parts({own_provider.end, blocks}, own_org, other_provider);
       return measure_parts();
     }
-    const auto provider_base = before_provider(sender.provider);
-    const auto provider_end = provider_base + provider_total[sender.provider];
-    const auto org_base = tree.prefix(sender.org_begin);
-    const auto org_end = org_base + org_total[sender.org_begin];
+    const auto provider_base = before_provider(own.provider);
+    const auto provider_end = provider_base + provider_total[own.provider];
+    const auto org_base = tree.prefix(own.org_begin);
+    const auto org_end = org_base + org_total[seg];
     parts.resize(4);
     parts[0] = {0, own_provider.begin, other_provider, 0, provider_base};
-    parts[1] = {own_provider.begin, sender.org_begin, other_domain, provider_base,
+    parts[1] = {own_provider.begin, own.org_begin, other_domain, provider_base,
                 org_base - provider_base};
-    parts[2] = {sender.org_end, own_provider.end, other_domain, org_end,
-                provider_end - org_end};
+    parts[2] = {own.org_end, own_provider.end, other_domain, org_end, provider_end - org_end};
     parts[3] = {own_provider.end, blocks, other_provider, provider_end,
                 total - provider_end};
     double mass = 0.0;
@@ -556,15 +613,10 @@ struct peer_directory::impl {
     return mass;
   }
 
-  bool accept_pair(const entry& sender, const entry& candidate, rng& r) const {
-    auto k = pair_count_slots(sender.slot, candidate.slot, sender.id, candidate.id);
-    if (pair_exhausted(k))
-      return false;
-    return k == 0 || r.uniform() < decay(k);
-  }
-
-  // One draw from the parts (already measured, total `mass` > 0), with the pair rules.
-  std::optional<std::uint32_t> draw_from_parts(const entry& sender, double mass, rng& r) {
+  // One draw from the parts (already measured, total `mass` > 0), with the pair rules,
+  // for the sender (slot, id).
+  std::optional<std::uint32_t> draw_from_parts(std::uint32_t sender_slot, mailbox_id sender,
+                                               double mass, rng& r) {
     for (int attempt = 0; attempt < max_rejections; ++attempt) {
       double u = r.uniform() * mass;
       const weighted_part* chosen = nullptr;
@@ -581,30 +633,37 @@ struct peer_directory::impl {
                                      0, static_cast<std::int64_t>(chosen->sum - 1)));
       const auto block = tree.find(target);
       auto pos = block_begin[block];
-      while (target >= entries[pos].weight)
-        target -= entries[pos++].weight;
-      if (accept_pair(sender, entries[pos], r))
+      while (target >= keys[pos].weight)
+        target -= keys[pos++].weight;
+      // The delivery reads the entry: fetched while the pair check runs.
+      __builtin_prefetch(&entries[pos]);
+      const auto candidate = keys[pos].slot;
+      if (!maybe_partner(candidate, sender))
+        return pos;  // no message of the pair in the window: k = 0, accepted
+      const auto k = pair_count_slots(sender_slot, candidate, sender, entries[pos].id);
+      if (!pair_exhausted(k) && (k == 0 || r.uniform() < decay(k)))
         return pos;
     }
-    return draw_exact(sender, r);
+    return draw_exact(sender_slot, sender, r);
   }
 
   // The exact distribution by a scan of the parts: used only after many rejections,
   // i.e. when the sender's recent partners hold most of the weight (small pools).
-  std::optional<std::uint32_t> draw_exact(const entry& sender, rng& r) {
+  std::optional<std::uint32_t> draw_exact(std::uint32_t sender_slot, mailbox_id sender,
+                                          rng& r) {
     exact_candidates.clear();
     double mass = 0.0;
     for (const auto& p : parts) {
       if (p.sum == 0)
         continue;
       for (auto pos = block_begin[p.begin]; pos < block_begin[p.end]; ++pos) {
-        const auto& e = entries[pos];
-        if (e.weight == 0)
+        const auto w = keys[pos].weight;
+        if (w == 0)
           continue;
-        auto k = pair_count_slots(sender.slot, e.slot, sender.id, e.id);
+        auto k = pair_count_slots(sender_slot, keys[pos].slot, sender, entries[pos].id);
         if (pair_exhausted(k))
           continue;
-        double m = p.factor * static_cast<double>(e.weight) * decay(k);
+        double m = p.factor * static_cast<double>(w) * decay(k);
         if (!(m > 0.0))
           continue;
         mass += m;
@@ -621,36 +680,36 @@ struct peer_directory::impl {
     return it->second;
   }
 
-  // A sorted position drawn for the sender at position `at` by the rules.
-  std::optional<std::uint32_t> draw(std::uint32_t at, rng& r) {
-    auto& sender = entries[at];
+  // A sorted position drawn by the rules for the sender (slot, id) placed at `at`.
+  std::optional<std::uint32_t> draw(std::uint32_t sender_slot, mailbox_id sender,
+                                    placement at, rng& r) {
     if (r.chance(rules.internal_share)) {
       // Its own organisation, the sender's weight taken out of the tree meanwhile.
-      const auto own_weight = sender.weight;
-      set_weight(sender, 0);
+      const auto own_weight = keys[at.position].weight;
+      set_weight(at.position, 0);
       parts.clear();
-      for (const auto& range : organisation_blocks[members[sender.slot].organisation])
+      for (const auto& range : organisation_blocks[segments[at.segment].organisation])
         parts.push_back({range.begin, range.end, 1.0, 0, 0});
       std::optional<std::uint32_t> to;
       if (double mass = measure_parts(); mass > 0.0)
-        to = draw_from_parts(sender, mass, r);
-      set_weight(sender, own_weight);
+        to = draw_from_parts(sender_slot, sender, mass, r);
+      set_weight(at.position, own_weight);
       if (to)
         return to;
       // Nobody in the organisation can take it: the send goes out of it as usual.
     }
-    double mass = external_parts(sender);
+    double mass = external_parts(at.segment);
     if (!(mass > 0.0))
       return std::nullopt;
-    return draw_from_parts(sender, mass, r);
+    return draw_from_parts(sender_slot, sender, mass, r);
   }
 
   // Counts one message to the member at position `to` from slot `from` (inbound, pair).
   void deliver(std::uint32_t from, mailbox_id from_id, std::uint32_t to) {
     auto& e = entries[to];
     ++e.inbound;
-    set_weight(e, weight_of(e));
-    record_pair(from, e.slot, from_id, e.id);
+    set_weight(to, weight_of(e));
+    record_pair(from, keys[to].slot, from_id, e.id);
   }
 };
 
@@ -680,8 +739,9 @@ void peer_directory::upsert(const peer_member& m) {
       s = static_cast<std::uint32_t>(d.members.size());
       d.members.emplace_back();
       d.emails.emplace_back();
-      d.partners.emplace_back();
-      d.day_counts.resize(d.members.size() * static_cast<std::size_t>(d.window), 0);
+      d.histories.emplace_back();
+      if (d.window > static_cast<int>(impl::inline_days))
+        d.wide_counts.resize(d.members.size() * static_cast<std::size_t>(d.window), 0);
       d.partner_filter.resize(d.members.size() * impl::filter_words, 0);
     }
     d.bind_slot(m.id, s);
@@ -745,6 +805,7 @@ void peer_directory::start_day(day_number day) {
     // so the history is dropped rather than mis-aged.
     for (std::uint32_t s = 0; s < d.members.size(); ++s)
       d.forget_history(s);
+    std::fill(d.partner_filter.begin(), d.partner_filter.end(), 0);
     d.stale_history = 0;
     std::fill(d.ring_day.begin(), d.ring_day.end(), no_day);
   } else {
@@ -758,12 +819,13 @@ void peer_directory::start_day(day_number day) {
     if (!leaving.empty()) {
       for (std::uint32_t s = 0; s < d.members.size(); ++s) {
         std::size_t drop = 0;
+        auto* counts = d.day_counts(s);
         for (auto r : leaving) {
-          drop += d.day_counts[s * w + r];
-          d.day_counts[s * w + r] = 0;
+          drop += counts[r];
+          counts[r] = 0;
         }
         if (drop > 0) {
-          auto& list = d.partners[s];
+          auto& list = d.histories[s].partners;
           list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(drop));
           d.live_history -= drop;
           d.stale_history += drop;
@@ -791,10 +853,12 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   auto s = d.slot(sender);
   if (s == no_slot)
     return std::nullopt;
-  d.prefetch_sender(s);
+  // The history line (list header, day counts) is written by the delivery: fetched while
+  // the draw runs.
+  __builtin_prefetch(&d.histories[s]);
   d.ensure_built();
-  const auto at = d.position_of[s];
-  auto to = d.draw(at, r);
+  const auto at = d.placement_of[s];
+  auto to = d.draw(s, sender, at, r);
   if (!to)
     return std::nullopt;
   d.deliver(s, sender, *to);
@@ -802,11 +866,10 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   out.to = d.entries[*to].id;
   if (r.chance(d.rules.cc_rate)) {
     // The Cc is drawn like a recipient, with `to` out of the tree meanwhile.
-    auto& first = d.entries[*to];
-    const auto to_weight = first.weight;
-    d.set_weight(first, 0);
-    auto cc = d.draw(at, r);
-    d.set_weight(first, to_weight);
+    const auto to_weight = d.keys[*to].weight;
+    d.set_weight(*to, 0);
+    auto cc = d.draw(s, sender, at, r);
+    d.set_weight(*to, to_weight);
     if (cc) {
       d.deliver(s, sender, *cc);
       out.cc = d.entries[*cc].id;
@@ -822,12 +885,13 @@ void peer_directory::record(mailbox_id from, mailbox_id to) {
     return;
   const auto f = d.slot(from);
   if (!d.dirty) {
+    const auto pos = d.placement_of[t].position;
     if (f != no_slot) {
-      d.deliver(f, from, d.position_of[t]);
+      d.deliver(f, from, pos);
     } else {
-      auto& e = d.entries[d.position_of[t]];
+      auto& e = d.entries[pos];
       ++e.inbound;
-      d.set_weight(e, d.weight_of(e));
+      d.set_weight(pos, d.weight_of(e));
     }
     return;
   }
