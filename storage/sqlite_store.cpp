@@ -9,6 +9,8 @@
 #include <chrono>
 #include <deque>
 #include <limits>
+#include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -424,8 +426,18 @@ public:
 private:
   friend class transaction;
 
-  // Writes one batch inside the caller's transaction, if its epoch is current.
-  batch_result write_fenced(const write_batch& b);
+  // What the batches of one write transaction share: each shard's lease epoch, read once
+  // (it cannot change inside our write transaction), and the day statistics of the
+  // accepted batches, summed per (mailbox, day) and written once at the end (a send adds
+  // to the same row several times: planned, sent, then inbox or spam).
+  struct write_scope {
+    std::unordered_map<shard_id, std::optional<epoch_t>> epochs;
+    std::map<std::pair<mailbox_id, day_number>, day_stats> stats;
+  };
+  // Writes one batch inside the caller's transaction, if its epoch is current; its stats
+  // go to `scope` for write_stats.
+  batch_result write_fenced(const write_batch& b, write_scope& scope);
+  void write_stats(const write_scope& scope);
 
   void configure_connection();
   void close_connection() noexcept;
@@ -945,9 +957,12 @@ std::vector<node_info> sqlite_store::list_nodes() {
 
 batch_result sqlite_store::apply(const write_batch& b) {
   transaction tx(*this, true, "begin write batch");
-  auto result = write_fenced(b);
-  if (!result.stale_epoch)
+  write_scope scope;
+  auto result = write_fenced(b, scope);
+  if (!result.stale_epoch) {
+    write_stats(scope);
     tx.commit();
+  }
   return result;
 }
 
@@ -958,24 +973,29 @@ std::vector<batch_result> sqlite_store::apply_many(const std::vector<write_batch
   std::vector<batch_result> results;
   results.reserve(batches.size());
   transaction tx(*this, true, "begin grouped write batches");
+  write_scope scope;
   for (const auto& b : batches)
-    results.push_back(write_fenced(b));
+    results.push_back(write_fenced(b, scope));
+  write_stats(scope);
   tx.commit();
   return results;
 }
 
-batch_result sqlite_store::write_fenced(const write_batch& b) {
+batch_result sqlite_store::write_fenced(const write_batch& b, write_scope& scope) {
   batch_result result;
   result.intent_inserted.assign(b.intents.size(), false);
-  {
-    // Fencing: a writer must hold the shard's lease at the batch's epoch; checked inside
-    // the write transaction, so a concurrent acquire cannot slip in between.
+  // Fencing: a writer must hold the shard's lease at the batch's epoch; checked inside
+  // the write transaction, so a concurrent acquire cannot slip in between.
+  auto [known, fresh] = scope.epochs.try_emplace(b.shard);
+  if (fresh) {
     auto q = use(sql_lease_epoch, "check the shard lease epoch");
     q.i64(b.shard);
-    if (!q.step() || static_cast<epoch_t>(q.col_i64(0)) != b.epoch) {
-      result.stale_epoch = true;
-      return result;  // nothing of this batch is written
-    }
+    if (q.step())
+      known->second = static_cast<epoch_t>(q.col_i64(0));
+  }
+  if (!known->second || *known->second != b.epoch) {
+    result.stale_epoch = true;
+    return result;  // nothing of this batch is written
   }
   // Statements are looked up once per batch, not once per row.
   const char* purpose = "insert send intent";
@@ -1027,24 +1047,10 @@ batch_result sqlite_store::write_fenced(const write_batch& b) {
       .i64(p.at)
       .text(p.message_id)
       .run();
-  purpose = "add day stats";
-  stmt = prepared(sql_add_stats, purpose);
-  for (const auto& s : b.stats) {
-    const auto& d = s.delta;
-    statement_use(*this, stmt, purpose)
-      .i64(s.mailbox)
-      .i64(d.day)
-      .i64(d.planned)
-      .i64(d.sent)
-      .i64(d.inbox)
-      .i64(d.spam)
-      .i64(d.missing)
-      .i64(d.bounces)
-      .i64(d.replies)
-      .i64(d.received)
-      .i64(d.rescued)
-      .i64(d.skipped)
-      .run();
+  for (const auto& d : b.stats) {
+    auto [row, added] = scope.stats.try_emplace({d.mailbox, d.delta.day}, d.delta);
+    if (!added)
+      row->second += d.delta;
   }
   if (!b.ramps.empty()) {
     auto stamp = wall_clock_ms();
@@ -1075,6 +1081,26 @@ batch_result sqlite_store::write_fenced(const write_batch& b) {
       .run();
   }
   return result;
+}
+
+void sqlite_store::write_stats(const write_scope& scope) {
+  const char* purpose = "add day stats";
+  auto stmt = prepared(sql_add_stats, purpose);
+  for (const auto& [key, d] : scope.stats)
+    statement_use(*this, stmt, purpose)
+      .i64(key.first)
+      .i64(d.day)
+      .i64(d.planned)
+      .i64(d.sent)
+      .i64(d.inbox)
+      .i64(d.spam)
+      .i64(d.missing)
+      .i64(d.bounces)
+      .i64(d.replies)
+      .i64(d.received)
+      .i64(d.rescued)
+      .i64(d.skipped)
+      .run();
 }
 
 // --- reads ---------------------------------------------------------------------------
