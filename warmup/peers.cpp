@@ -147,16 +147,17 @@ struct peer_directory::impl {
     bool live = false;
   };
   // What the in-block scan of a draw reads, by sorted position: 8 bytes, so a block of a
-  // typical organisation is one or two cache lines. The slot leads straight to the
-  // candidate's filter, so the pair check does not wait for its entry.
+  // typical organisation is one or two cache lines. The id leads straight to the pair
+  // filter, so the pair check does not wait for the candidate's entry.
   struct draw_key {
     std::uint32_t weight = 0;
-    std::uint32_t slot = no_slot;
+    mailbox_id id = no_mailbox;
   };
   // The rest of a member at its sorted position: what a delivery reads and writes. 32
   // bytes, aligned, so it never straddles a cache line.
   struct alignas(32) entry {
     mailbox_id id = no_mailbox;
+    std::uint32_t slot = no_slot;
     std::uint32_t block = 0;
     std::uint32_t segment = 0;     // its (provider, organisation) run
     std::int32_t inbound = 0;
@@ -173,10 +174,16 @@ struct peer_directory::impl {
     std::uint16_t provider = 0;
     bool split_org = false;        // the organisation spans several providers
   };
-  // Where a slot sits while built: read first by every choose(), so one small record.
+  // Where a slot sits while built.
   struct placement {
     std::uint32_t position = no_slot;
     std::uint32_t segment = 0;
+  };
+  // The same by mailbox id (dense ids), with the slot: the first thing every choose()
+  // reads, so one record instead of an id -> slot -> placement chain of two misses.
+  struct sender_place {
+    std::uint32_t slot = no_slot;
+    placement at;
   };
   // A member's own pair history: recipient ids in recording order and, for windows of
   // up to inline_days days, the per-day counts, in one cache line with the list's header
@@ -196,6 +203,7 @@ struct peer_directory::impl {
       decay_pow.push_back(p);
       p *= rules.pair_decay;
     }
+    size_pair_filter(0);
     // Weights are 32-bit: the scale shrinks only for rules whose largest weight would
     // not fit at the usual scale (the defaults keep 2^24).
     const double largest = std::max(1.0, rules.min_capacity_weight)
@@ -226,6 +234,7 @@ struct peer_directory::impl {
   std::vector<draw_key> keys;               // by sorted position
   std::vector<entry> entries;               // by sorted position
   std::vector<placement> placement_of;      // by slot
+  std::vector<sender_place> place_by_id;    // by id, for ids below dense_slot.size()
   std::vector<segment> segments;
   std::vector<std::uint32_t> block_begin;   // block -> first position; size blocks + 1
   fenwick_tree tree;                        // block weights
@@ -242,10 +251,11 @@ struct peer_directory::impl {
   std::vector<day_number> ring_day;
   std::vector<history> histories;
   std::vector<std::uint32_t> wide_counts;
-  // 4096 bits per member in 64-bit words; a partner sets three bits of ONE word, so a
-  // check or a mark touches one cache line.
-  static constexpr std::size_t filter_words = 64;
-  std::vector<std::uint64_t> partner_filter;        // slot * filter_words + word
+  // One filter of the pairs with a message in the window, ~2048 bits per member; a pair
+  // sets three bits of ONE word, so a check or a mark touches one cache line, and the
+  // delivery's mark hits the line its draw's check just read.
+  static constexpr std::size_t filter_words_per_member = 32;
+  std::vector<std::uint64_t> pair_filter;
   std::size_t live_history = 0;   // entries in all lists
   std::size_t stale_history = 0;  // entries dropped since the filters were rebuilt
 
@@ -346,8 +356,8 @@ struct peer_directory::impl {
   void unbuild() {
     if (dirty)
       return;
-    for (std::size_t pos = 0; pos < entries.size(); ++pos)
-      members[keys[pos].slot].inbound = entries[pos].inbound;
+    for (const auto& e : entries)
+      members[e.slot].inbound = e.inbound;
     dirty = true;
   }
 
@@ -392,9 +402,10 @@ struct peer_directory::impl {
       segments.back().org_end = block + 1;
       const auto seg_index = static_cast<std::uint32_t>(segments.size() - 1);
       placement_of[s] = {pos, seg_index};
-      keys[pos].slot = s;
+      keys[pos].id = m.id;
       auto& e = entries[pos];
       e.id = m.id;
+      e.slot = s;
       e.block = block;
       e.segment = seg_index;
       e.inbound = m.inbound;
@@ -415,6 +426,11 @@ struct peer_directory::impl {
     block_begin.push_back(static_cast<std::uint32_t>(order.size()));
     for (auto& seg : segments)
       seg.split_org = organisation_blocks[seg.organisation].size() > 1;
+    place_by_id.assign(dense_slot.size(), sender_place{});
+    for (std::size_t id = 0; id < dense_slot.size(); ++id)
+      if (const auto s = dense_slot[id]; s != no_slot)
+        place_by_id[id] = {s, placement_of[s]};
+    size_pair_filter(live_count);
     reweigh_all();
     dirty = false;
   }
@@ -450,49 +466,72 @@ struct peer_directory::impl {
              : &wide_counts[s * static_cast<std::size_t>(window)];
   }
 
-  // A partner's three bits, all in one word (the top 6 bits of a multiplicative hash pick
-  // the word, three 6-bit slices the bits): with ~400 partners in a week, ~2% of
-  // strangers read "maybe".
+  // A pair's three bits, all in one word: a mixed hash of the unordered pair picks the
+  // word (multiply-high, any table size) and three 6-bit slices the bits. At the usual
+  // ~200 messages per member in a week, ~2% of strangers read "maybe".
   struct filter_probe {
     std::size_t word;
     std::uint64_t mask;
   };
-  static filter_probe probe_of(mailbox_id other) {
-    const auto h = (std::uint64_t{other} + 1) * 0x9E3779B97F4A7C15ull;
-    return {static_cast<std::size_t>(h >> 58),
-            (std::uint64_t{1} << ((h >> 40) & 63)) | (std::uint64_t{1} << ((h >> 46) & 63))
-              | (std::uint64_t{1} << ((h >> 52) & 63))};
+  __extension__ using wide = unsigned __int128;
+  filter_probe probe_of(mailbox_id a, mailbox_id b) const {
+    std::uint64_t h = a < b ? (std::uint64_t{a} << 32 | b) : (std::uint64_t{b} << 32 | a);
+    h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    const auto word = static_cast<std::size_t>(
+      (static_cast<wide>(h) * pair_filter.size()) >> 64);
+    return {word, (std::uint64_t{1} << (h & 63)) | (std::uint64_t{1} << ((h >> 6) & 63))
+                    | (std::uint64_t{1} << ((h >> 12) & 63))};
   }
-  // False only if slot s has exchanged no message with `other` in the window. Both sides
-  // of every message are marked, so either member's filter answers for the pair.
-  bool maybe_partner(std::uint32_t s, mailbox_id other) const {
-    const auto p = probe_of(other);
-    return (partner_filter[s * filter_words + p.word] & p.mask) == p.mask;
+  // False only if the pair has exchanged no message in the window.
+  bool maybe_pair(mailbox_id a, mailbox_id b) const {
+    const auto p = probe_of(a, b);
+    return (pair_filter[p.word] & p.mask) == p.mask;
   }
-  void mark_partner(std::uint32_t s, mailbox_id other) {
-    const auto p = probe_of(other);
-    partner_filter[s * filter_words + p.word] |= p.mask;
+  void mark_pair(mailbox_id a, mailbox_id b) {
+    const auto p = probe_of(a, b);
+    pair_filter[p.word] |= p.mask;
   }
-  // Every filter from the lists (both sides of each stored message).
+  // Grows the filter to the pool (never shrinks: a smaller pool only reads fewer
+  // "maybe"s), re-marking the history when it does.
+  void size_pair_filter(std::size_t members_now) {
+    const auto words = std::max<std::size_t>(64, members_now * filter_words_per_member);
+    if (words > pair_filter.size()) {
+      pair_filter.assign(words, 0);
+      rebuild_filters();
+    }
+  }
+  // The filter from the lists. The marks are random writes over the whole table: the
+  // probes of a batch are computed and their words fetched before any is written.
   void rebuild_filters() {
-    std::fill(partner_filter.begin(), partner_filter.end(), 0);
+    std::fill(pair_filter.begin(), pair_filter.end(), 0);
+    constexpr std::size_t batch = 16;
+    std::array<filter_probe, batch> pending{};
+    std::size_t count = 0;
+    const auto flush = [&] {
+      for (std::size_t i = 0; i < count; ++i)
+        pair_filter[pending[i].word] |= pending[i].mask;
+      count = 0;
+    };
     for (std::uint32_t s = 0; s < members.size(); ++s) {
       if (!members[s].live)
         continue;
       for (auto other : histories[s].partners) {
-        mark_partner(s, other);
-        if (auto o = slot(other); o != no_slot)
-          mark_partner(o, members[s].id);
+        pending[count] = probe_of(members[s].id, other);
+        __builtin_prefetch(&pair_filter[pending[count].word], 1);
+        if (++count == batch)
+          flush();
       }
     }
+    flush();
     stale_history = 0;
   }
 
-  // Messages of the pair (slots a, b) in the window, either way. The filter read is b's:
-  // in a draw b is the candidate, whose filter word the delivery marks next anyway.
+  // Messages of the pair (slots a, b) in the window, either way.
   int pair_count_slots(std::uint32_t a, std::uint32_t b, mailbox_id id_a,
                        mailbox_id id_b) const {
-    if (!maybe_partner(b, id_a))
+    if (!maybe_pair(id_a, id_b))
       return 0;
     int count = 0;
     for (auto id : histories[a].partners)
@@ -509,13 +548,11 @@ struct peer_directory::impl {
     histories[a].partners.push_back(id_b);
     ++live_history;
     ++day_counts(a)[ring_of(current_day)];
-    mark_partner(a, id_b);
-    mark_partner(b, id_a);
+    mark_pair(id_a, id_b);
   }
 
-  // Drops a member's list. Filters keep their bits (a harmless "maybe" until the next
-  // rebuild_filters): the other members' lists still hold their messages to it, and a
-  // member removed and added again under its id must still see those pairs.
+  // Drops a member's list. The filter keeps its bits (a harmless "maybe" until the next
+  // rebuild_filters).
   void forget_history(std::uint32_t s) {
     auto& h = histories[s];
     live_history -= h.partners.size();
@@ -637,10 +674,10 @@ struct peer_directory::impl {
         target -= keys[pos++].weight;
       // The delivery reads the entry: fetched while the pair check runs.
       __builtin_prefetch(&entries[pos]);
-      const auto candidate = keys[pos].slot;
-      if (!maybe_partner(candidate, sender))
+      const auto candidate = keys[pos].id;
+      if (!maybe_pair(sender, candidate))
         return pos;  // no message of the pair in the window: k = 0, accepted
-      const auto k = pair_count_slots(sender_slot, candidate, sender, entries[pos].id);
+      const auto k = pair_count_slots(sender_slot, entries[pos].slot, sender, candidate);
       if (!pair_exhausted(k) && (k == 0 || r.uniform() < decay(k)))
         return pos;
     }
@@ -660,7 +697,7 @@ struct peer_directory::impl {
         const auto w = keys[pos].weight;
         if (w == 0)
           continue;
-        auto k = pair_count_slots(sender_slot, keys[pos].slot, sender, entries[pos].id);
+        auto k = pair_count_slots(sender_slot, entries[pos].slot, sender, keys[pos].id);
         if (pair_exhausted(k))
           continue;
         double m = p.factor * static_cast<double>(w) * decay(k);
@@ -709,7 +746,7 @@ struct peer_directory::impl {
     auto& e = entries[to];
     ++e.inbound;
     set_weight(to, weight_of(e));
-    record_pair(from, keys[to].slot, from_id, e.id);
+    record_pair(from, e.slot, from_id, e.id);
   }
 };
 
@@ -742,7 +779,6 @@ void peer_directory::upsert(const peer_member& m) {
       d.histories.emplace_back();
       if (d.window > static_cast<int>(impl::inline_days))
         d.wide_counts.resize(d.members.size() * static_cast<std::size_t>(d.window), 0);
-      d.partner_filter.resize(d.members.size() * impl::filter_words, 0);
     }
     d.bind_slot(m.id, s);
     ++d.live_count;
@@ -805,7 +841,7 @@ void peer_directory::start_day(day_number day) {
     // so the history is dropped rather than mis-aged.
     for (std::uint32_t s = 0; s < d.members.size(); ++s)
       d.forget_history(s);
-    std::fill(d.partner_filter.begin(), d.partner_filter.end(), 0);
+    std::fill(d.pair_filter.begin(), d.pair_filter.end(), 0);
     d.stale_history = 0;
     std::fill(d.ring_day.begin(), d.ring_day.end(), no_day);
   } else {
@@ -850,32 +886,44 @@ void peer_directory::start_day(day_number day) {
 
 std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   auto& d = *impl_;
-  auto s = d.slot(sender);
-  if (s == no_slot)
+  d.ensure_built();
+  impl::sender_place place;
+  if (sender < d.place_by_id.size()) {
+    place = d.place_by_id[sender];
+  } else if (const auto s = d.slot(sender); s != no_slot) {
+    place = {s, d.placement_of[s]};
+  }
+  if (place.slot == no_slot)
     return std::nullopt;
+  const auto s = place.slot;
   // The history line (list header, day counts) is written by the delivery: fetched while
   // the draw runs.
   __builtin_prefetch(&d.histories[s]);
-  d.ensure_built();
-  const auto at = d.placement_of[s];
-  auto to = d.draw(s, sender, at, r);
+  auto to = d.draw(s, sender, place.at, r);
   if (!to)
     return std::nullopt;
   d.deliver(s, sender, *to);
-  peer_choice out;
-  out.to = d.entries[*to].id;
+  // Plain locals until the end: building the optional member by member made the compiler
+  // store a byte and reload it as a word, a load that waits for every store before it
+  // (the delivery's cache-missing ones included) to reach the cache.
+  const mailbox_id to_id = d.keys[*to].id;
+  mailbox_id cc_id = no_mailbox;
+  bool with_cc = false;
   if (r.chance(d.rules.cc_rate)) {
     // The Cc is drawn like a recipient, with `to` out of the tree meanwhile.
     const auto to_weight = d.keys[*to].weight;
     d.set_weight(*to, 0);
-    auto cc = d.draw(s, sender, at, r);
+    auto cc = d.draw(s, sender, place.at, r);
     d.set_weight(*to, to_weight);
     if (cc) {
       d.deliver(s, sender, *cc);
-      out.cc = d.entries[*cc].id;
+      cc_id = d.keys[*cc].id;
+      with_cc = true;
     }
   }
-  return out;
+  if (!with_cc)
+    return peer_choice{to_id, std::nullopt};
+  return peer_choice{to_id, cc_id};
 }
 
 void peer_directory::record(mailbox_id from, mailbox_id to) {
