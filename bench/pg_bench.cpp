@@ -67,7 +67,12 @@ int main(int argc, char** argv) {
     return 1;
   const std::string dir = pattern;
   // Durable: fsync and synchronous commit on, so commits cost what they cost in production.
-  auto server = run("PG_TEST_DURABLE=1 '" + script + "' start '" + dir + "' 2>&1");
+  // PG_BENCH_SERVER=<url>: an already running server (to watch it with
+  // pg_stat_statements or perf); it must run with fsync on for the figures to mean much.
+  const char* given = std::getenv("PG_BENCH_SERVER");
+  auto server = given != nullptr
+                  ? std::string(given)
+                  : run("PG_TEST_DURABLE=1 '" + script + "' start '" + dir + "' 2>&1");
   if (server.rfind("postgresql://", 0) != 0) {
     std::printf("pg_bench: the server did not start: %s\n", server.c_str());
     return 1;
@@ -76,6 +81,8 @@ int main(int argc, char** argv) {
   {
     pqxx::connection c(server);
     pqxx::nontransaction tx(c);
+    if (given != nullptr)
+      tx.exec("DROP DATABASE IF EXISTS bench");
     tx.exec("CREATE DATABASE bench");
   }
   std::printf("pg_bench: PostgreSQL %s (fsync on), %zu mailboxes, %zu sends\n",
@@ -133,14 +140,32 @@ int main(int argc, char** argv) {
       }
       return calls;
     };
+    // WAL written and checkpoints taken per phase: with full_page_writes, every page
+    // first touched after a checkpoint is logged whole, so randomly keyed index inserts
+    // cost far more WAL (and commit time) when checkpoints are frequent.
+    auto server_counters = [&] {
+      auto v = run("psql '" + db_url + "' -Atc \"SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, "
+                   "checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter\"");
+      auto bar = v.find('|');
+      return std::pair<double, long>{bar == std::string::npos ? 0.0 : std::atof(v.c_str()),
+                                     bar == std::string::npos ? 0 : std::atol(v.c_str() + bar + 1)};
+    };
+    auto before_apply = server_counters();
     t0 = clock_type::now();
     std::size_t stale = 0;
+    double intents_s = 0, outcomes_s = 0;  // inside apply_many only, per kind of row
     for (std::size_t first = 0; first < sends; first += rows_per_call) {
       auto n = std::min(rows_per_call, sends - first);
-      for (const auto& r : store->apply_many(make_calls(first, n, false)))
+      auto intent_calls = make_calls(first, n, false);
+      auto t1 = clock_type::now();
+      for (const auto& r : store->apply_many(intent_calls))
         stale += r.stale_epoch;
-      for (const auto& r : store->apply_many(make_calls(first, n, true)))
+      intents_s += seconds_since(t1);
+      auto outcome_calls = make_calls(first, n, true);
+      t1 = clock_type::now();
+      for (const auto& r : store->apply_many(outcome_calls))
         stale += r.stale_epoch;
+      outcomes_s += seconds_since(t1);
     }
     double apply_s = seconds_since(t0);
     double apply_rate = static_cast<double>(sends) / apply_s;
@@ -148,6 +173,12 @@ int main(int argc, char** argv) {
                 "%.0f sends/s%s\n",
                 sends, sends, rows_per_call, apply_s, apply_rate,
                 stale > 0 ? " (STALE BATCHES: figure invalid)" : "");
+    std::printf("write: of which intents %.2f s, outcomes %.2f s (the rest builds the calls)\n",
+                intents_s, outcomes_s);
+    auto after_apply = server_counters();
+    std::printf("write: %.0f MB of WAL, %ld checkpoints\n",
+                (after_apply.first - before_apply.first) / 1e6,
+                after_apply.second - before_apply.second);
     auto pending = store->pending_intents().size();
     if (pending != 0)
       std::printf("write: %zu intents still pending (figure invalid)\n", pending);
@@ -167,6 +198,7 @@ int main(int argc, char** argv) {
     }
     run("psql '" + db_url
         + "' -qc 'CREATE TABLE bench_copy (LIKE send_intents INCLUDING ALL)' 2>&1");
+    auto before_copy = server_counters();
     t0 = clock_type::now();
     auto copied = run("psql '" + db_url + "' -c \"\\copy bench_copy (day, mailbox, slot, "
                       "to_mailbox, message_id, planned_at, recorded_at, status, outcome_at, "
@@ -176,11 +208,16 @@ int main(int argc, char** argv) {
     std::printf("copy:  psql \\copy of the same %zu sends (final rows) in %.2f s: %.0f sends/s "
                 "(%s)\n",
                 sends, copy_s, copy_rate, copied.c_str());
+    auto after_copy = server_counters();
+    std::printf("copy:  %.0f MB of WAL, %ld checkpoints\n",
+                (after_copy.first - before_copy.first) / 1e6,
+                after_copy.second - before_copy.second);
     std::printf("ratio: apply_many / COPY = %.2f (target >= 0.5)\n", apply_rate / copy_rate);
   } catch (const std::exception& e) {
     std::printf("pg_bench: %s\n", e.what());
   }
-  run("'" + script + "' stop '" + dir + "' 2>&1");
+  if (given == nullptr)
+    run("'" + script + "' stop '" + dir + "' 2>&1");
   std::error_code ignored;
   fs::remove_all(dir, ignored);
   return 0;
