@@ -179,20 +179,16 @@ struct peer_directory::impl {
     std::uint32_t position = no_slot;
     std::uint32_t segment = 0;
   };
-  // The same by mailbox id (dense ids), with the slot: the first thing every choose()
-  // reads, so one record instead of an id -> slot -> placement chain of two misses.
-  struct sender_place {
-    std::uint32_t slot = no_slot;
-    placement at;
-  };
-  // A member's own pair history: recipient ids in recording order and, for windows of
-  // up to inline_days days, the per-day counts, in one cache line with the list's header
-  // (a delivery appends to both).
-  static constexpr std::size_t inline_days = 10;
-  struct alignas(64) history {
+  // All a choose() reads and writes of its sender, in one cache line: its place in the
+  // sorted order, its pair history (recipient ids in recording order) and, for windows
+  // of up to inline_days days, the per-day counts of that history.
+  static constexpr std::size_t inline_days = 8;
+  struct alignas(64) sender_record {
     std::vector<mailbox_id> partners;
+    placement at;                   // while built
     std::array<std::uint32_t, inline_days> counts{};
   };
+  static_assert(sizeof(sender_record) == 64);
 
   explicit impl(peer_rules r) : rules(r) {
     window = std::max(1, rules.pair_window_days);
@@ -233,8 +229,6 @@ struct peer_directory::impl {
   bool dirty = true;
   std::vector<draw_key> keys;               // by sorted position
   std::vector<entry> entries;               // by sorted position
-  std::vector<placement> placement_of;      // by slot
-  std::vector<sender_place> place_by_id;    // by id, for ids below dense_slot.size()
   std::vector<segment> segments;
   std::vector<std::uint32_t> block_begin;   // block -> first position; size blocks + 1
   fenwick_tree tree;                        // block weights
@@ -249,7 +243,7 @@ struct peer_directory::impl {
   int window = 7;
   day_number current_day = 0;
   std::vector<day_number> ring_day;
-  std::vector<history> histories;
+  std::vector<sender_record> records;       // by slot
   std::vector<std::uint32_t> wide_counts;
   // One filter of the pairs with a message in the window, ~2048 bits per member; a pair
   // sets three bits of ONE word, so a check or a mark touches one cache line, and the
@@ -306,7 +300,7 @@ struct peer_directory::impl {
   }
 
   int inbound_of(std::uint32_t s) const {
-    return dirty ? members[s].inbound : entries[placement_of[s].position].inbound;
+    return dirty ? members[s].inbound : entries[records[s].at.position].inbound;
   }
 
   // The recipient's own weight: healthy factor x capacity factor; 0 = never drawn.
@@ -341,7 +335,7 @@ struct peer_directory::impl {
   void refresh(std::uint32_t s) {
     if (dirty)
       return;
-    const auto pos = placement_of[s].position;
+    const auto pos = records[s].at.position;
     auto& e = entries[pos];
     const auto& m = members[s];
     e.cap = m.live && m.active ? m.cap : 0;
@@ -378,7 +372,6 @@ struct peer_directory::impl {
     });
     keys.assign(order.size(), draw_key{});
     entries.assign(order.size(), entry{});
-    placement_of.assign(members.size(), placement{});
     segments.clear();
     block_begin.clear();
     provider_blocks.assign(provider_names.size(), block_range{});
@@ -401,7 +394,7 @@ struct peer_directory::impl {
       }
       segments.back().org_end = block + 1;
       const auto seg_index = static_cast<std::uint32_t>(segments.size() - 1);
-      placement_of[s] = {pos, seg_index};
+      records[s].at = {pos, seg_index};
       keys[pos].id = m.id;
       auto& e = entries[pos];
       e.id = m.id;
@@ -426,10 +419,6 @@ struct peer_directory::impl {
     block_begin.push_back(static_cast<std::uint32_t>(order.size()));
     for (auto& seg : segments)
       seg.split_org = organisation_blocks[seg.organisation].size() > 1;
-    place_by_id.assign(dense_slot.size(), sender_place{});
-    for (std::size_t id = 0; id < dense_slot.size(); ++id)
-      if (const auto s = dense_slot[id]; s != no_slot)
-        place_by_id[id] = {s, placement_of[s]};
     size_pair_filter(live_count);
     reweigh_all();
     dirty = false;
@@ -462,7 +451,7 @@ struct peer_directory::impl {
 
   std::uint32_t* day_counts(std::uint32_t s) {
     return window <= static_cast<int>(inline_days)
-             ? histories[s].counts.data()
+             ? records[s].counts.data()
              : &wide_counts[s * static_cast<std::size_t>(window)];
   }
 
@@ -517,7 +506,7 @@ struct peer_directory::impl {
     for (std::uint32_t s = 0; s < members.size(); ++s) {
       if (!members[s].live)
         continue;
-      for (auto other : histories[s].partners) {
+      for (auto other : records[s].partners) {
         pending[count] = probe_of(members[s].id, other);
         __builtin_prefetch(&pair_filter[pending[count].word], 1);
         if (++count == batch)
@@ -534,9 +523,9 @@ struct peer_directory::impl {
     if (!maybe_pair(id_a, id_b))
       return 0;
     int count = 0;
-    for (auto id : histories[a].partners)
+    for (auto id : records[a].partners)
       count += id == id_b;
-    for (auto id : histories[b].partners)
+    for (auto id : records[b].partners)
       count += id == id_a;
     return count;
   }
@@ -545,7 +534,7 @@ struct peer_directory::impl {
   void record_pair(std::uint32_t a, std::uint32_t b, mailbox_id id_a, mailbox_id id_b) {
     if (rules.pair_window_days <= 0 || a == b)
       return;
-    histories[a].partners.push_back(id_b);
+    records[a].partners.push_back(id_b);
     ++live_history;
     ++day_counts(a)[ring_of(current_day)];
     mark_pair(id_a, id_b);
@@ -554,7 +543,7 @@ struct peer_directory::impl {
   // Drops a member's list. The filter keeps its bits (a harmless "maybe" until the next
   // rebuild_filters).
   void forget_history(std::uint32_t s) {
-    auto& h = histories[s];
+    auto& h = records[s];
     live_history -= h.partners.size();
     h.partners.clear();
     std::fill_n(day_counts(s), window, 0u);
@@ -776,7 +765,7 @@ void peer_directory::upsert(const peer_member& m) {
       s = static_cast<std::uint32_t>(d.members.size());
       d.members.emplace_back();
       d.emails.emplace_back();
-      d.histories.emplace_back();
+      d.records.emplace_back();
       if (d.window > static_cast<int>(impl::inline_days))
         d.wide_counts.resize(d.members.size() * static_cast<std::size_t>(d.window), 0);
     }
@@ -861,7 +850,7 @@ void peer_directory::start_day(day_number day) {
           counts[r] = 0;
         }
         if (drop > 0) {
-          auto& list = d.histories[s].partners;
+          auto& list = d.records[s].partners;
           list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(drop));
           d.live_history -= drop;
           d.stale_history += drop;
@@ -886,20 +875,17 @@ void peer_directory::start_day(day_number day) {
 
 std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   auto& d = *impl_;
-  d.ensure_built();
-  impl::sender_place place;
-  if (sender < d.place_by_id.size()) {
-    place = d.place_by_id[sender];
-  } else if (const auto s = d.slot(sender); s != no_slot) {
-    place = {s, d.placement_of[s]};
-  }
-  if (place.slot == no_slot)
+  const auto s = d.slot(sender);
+  if (s == no_slot)
     return std::nullopt;
-  const auto s = place.slot;
-  // The history line (list header, day counts) is written by the delivery: fetched while
-  // the draw runs.
-  __builtin_prefetch(&d.histories[s]);
-  auto to = d.draw(s, sender, place.at, r);
+  d.ensure_built();
+  auto& sender_line = d.records[s];
+  const auto at = sender_line.at;
+  // The delivery appends to the history's end: that line is fetched while the draw runs,
+  // so the store does not wait for memory (stores reach the cache in order, and a later
+  // load may wait for all of them).
+  __builtin_prefetch(sender_line.partners.data() + sender_line.partners.size(), 1);
+  auto to = d.draw(s, sender, at, r);
   if (!to)
     return std::nullopt;
   d.deliver(s, sender, *to);
@@ -913,7 +899,7 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
     // The Cc is drawn like a recipient, with `to` out of the tree meanwhile.
     const auto to_weight = d.keys[*to].weight;
     d.set_weight(*to, 0);
-    auto cc = d.draw(s, sender, place.at, r);
+    auto cc = d.draw(s, sender, at, r);
     d.set_weight(*to, to_weight);
     if (cc) {
       d.deliver(s, sender, *cc);
@@ -933,7 +919,7 @@ void peer_directory::record(mailbox_id from, mailbox_id to) {
     return;
   const auto f = d.slot(from);
   if (!d.dirty) {
-    const auto pos = d.placement_of[t].position;
+    const auto pos = d.records[t].at.position;
     if (f != no_slot) {
       d.deliver(f, from, pos);
     } else {
