@@ -21,7 +21,7 @@ namespace warmup {
 namespace {
 
 using state_t = mailbox_actor_state;
-using self_ptr = mailbox_actor::stateful_pointer<state_t>;
+using self_ptr = mailbox_actor_impl*;
 constexpr time_ms never = std::numeric_limits<time_ms>::max();
 
 bool sends_allowed(const state_t& st) {
@@ -185,14 +185,15 @@ void start_day(self_ptr self, time_ms now, day_number d) {
   // A restart continues a day planned before the crash: the slots that plan left out
   // stay out (a first day joined mid-day must not get them back as "missed"), and the
   // day's planned count is not added to its stats a second time.
+  const auto* restart = st.restart.get();
   const std::vector<time_ms>* stored =
-    st.used_day == d && st.used_plan ? &*st.used_plan : nullptr;
+    restart && restart->day == d && restart->used_plan ? &*restart->used_plan : nullptr;
   // A mailbox that never finished a day joins its pool mid-day: the slots already past
   // are dropped (not part of its first day). Any other mailbox keeps every slot; those
   // missed while the engine was down are recorded as skipped below (honest history,
   // never sent late in a burst). Slot numbers stay the plan's, so keys never shift.
   bool joining = stored == nullptr && st.ramp.last_completed == 0 && st.ramp.ramp_day == 0
-                 && st.used_slots.empty();
+                 && (restart == nullptr || restart->used_slots.empty());
   st.slots.reserve(plan.slots.size());
   for (std::size_t k = 0; k < plan.slots.size(); ++k) {
     const auto& p = plan.slots[k];
@@ -202,19 +203,17 @@ void start_day(self_ptr self, time_ms now, day_number d) {
                         dropped ? state_t::slot_status::dropped : state_t::slot_status::planned});
   }
   // Slots that already have an intent (restart after a crash) are never sent again.
-  if (st.used_day == d) {
-    for (auto i : st.used_slots)
+  if (restart && restart->day == d) {
+    for (auto i : restart->used_slots)
       if (i < st.slots.size())
         st.slots[i].status = state_t::slot_status::sent;
   }
-  st.used_slots.clear();
-  st.used_slots.shrink_to_fit();
   // Planned slots the day's stats already count (from the plan stored before a restart).
   std::size_t counted = 0;
   if (stored)
     counted = static_cast<std::size_t>(
       std::count_if(stored->begin(), stored->end(), [](time_ms t) { return t >= 0; }));
-  st.used_plan.reset();
+  st.restart.reset();   // only the first plan continues a restart (`stored` is gone)
   auto planned = planned_count(st);
   history_for(st, d).planned = static_cast<std::uint16_t>(planned);
   storage::write_batch b;
@@ -633,25 +632,26 @@ void on_wake(self_ptr self, time_ms now) {
 
 }  // namespace
 
-mailbox_actor::behavior_type
-mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_context* ctx,
-        shard_actor shard, std::uint32_t local, mailbox_seed seed) {
-  auto& st = self->state;
-  st.ctx = ctx;
-  st.settings = seed.settings;
-  st.shard = std::move(shard);
-  st.local = local;
-  st.ramp = seed.ramp;
-  st.state = seed.state;
-  st.used_day = seed.used_day;
-  st.used_slots = std::move(seed.used_slots);
-  st.used_plan = std::move(seed.used_plan);
+
+namespace {
+
+// The mailbox actor running on this thread (set by resume around each activation).
+thread_local mailbox_actor_impl* running_mailbox = nullptr;
+
+self_ptr running() {
+  return running_mailbox;
+}
+
+// Built once: its handlers capture nothing, they act on the running actor.
+mailbox_actor::behavior_type make_shared_behavior() {
   return {
-    [=](atom::wake, time_ms now) {
+    [](atom::wake, time_ms now) {
+      auto self = running();
       on_wake(self, now);
       self->state.ctx->tracker->end();
     },
-    [=](atom::expect, incoming_mail& mail) {
+    [](atom::expect, incoming_mail& mail) {
+      auto self = running();
       auto& s = self->state;
       if (sends_allowed(s)) {
         auto seed2 = seed_of(s.settings->id, stable_hash(mail.message_id));
@@ -665,7 +665,8 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
       }
       s.ctx->tracker->end();
     },
-    [=](atom::placed, const placement_report& rep) {
+    [](atom::placed, const placement_report& rep) {
+      auto self = running();
       auto& s = self->state;
       auto& h = history_for(s, rep.send_day);
       day_stats d;
@@ -689,11 +690,13 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
       emit(self, std::move(b));
       s.ctx->tracker->end();
     },
-    [=](atom::pause) {
+    [](atom::pause) {
+      auto self = running();
       set_state(self, mailbox_state::paused);
       reschedule(self);
     },
-    [=](atom::resume) {
+    [](atom::resume) {
+      auto self = running();
       auto& s = self->state;
       if (s.state == mailbox_state::disconnected)
         self->send(s.ctx->transport, atom::resume::value, s.settings->id);
@@ -709,7 +712,8 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
       self->send(s.shard, atom::schedule::value, s.local, s.ctx->clock.now());
       s.scheduled = s.ctx->clock.now();
     },
-    [=](atom::status) {
+    [](atom::status) {
+      auto self = running();
       auto& s = self->state;
       mailbox_view v;
       v.id = s.settings->id;
@@ -727,7 +731,8 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
       v.next_due = s.scheduled;
       return v;
     },
-    [=](atom::detail) {
+    [](atom::detail) {
+      auto self = running();
       auto& s = self->state;
       mailbox_detail d;
       d.view.id = s.settings->id;
@@ -750,6 +755,49 @@ mailbox(mailbox_actor::stateful_pointer<mailbox_actor_state> self, const engine_
       return d;
     },
   };
+}
+
+}  // namespace
+
+mailbox_actor_impl::mailbox_actor_impl(caf::actor_config& cfg, const engine_context* ctx,
+                                       shard_actor shard, std::uint32_t local,
+                                       mailbox_seed seed)
+    : mailbox_actor::base(cfg) {
+  auto& st = state;
+  st.ctx = ctx;
+  st.settings = seed.settings;
+  st.shard = std::move(shard);
+  st.local = local;
+  st.ramp = seed.ramp;
+  st.state = seed.state;
+  if (!seed.used_slots.empty() || seed.used_plan)
+    st.restart = std::make_unique<mailbox_actor_state::restart_seed>(
+      mailbox_actor_state::restart_seed{seed.used_day, std::move(seed.used_slots),
+                                        std::move(seed.used_plan)});
+}
+
+mailbox_actor::behavior_type mailbox_actor_impl::make_behavior() {
+  static const mailbox_actor::behavior_type shared = make_shared_behavior();
+  return shared;
+}
+
+caf::resumable::resume_result mailbox_actor_impl::resume(caf::execution_unit* unit,
+                                                         std::size_t max_throughput) {
+  // Restored on the way out, also when CAF lets an exception through.
+  struct running_guard {
+    mailbox_actor_impl* before;
+    explicit running_guard(mailbox_actor_impl* now) : before(running_mailbox) {
+      running_mailbox = now;
+    }
+    ~running_guard() { running_mailbox = before; }
+    running_guard(const running_guard&) = delete;
+    running_guard& operator=(const running_guard&) = delete;
+  } guard{this};
+  return mailbox_actor::base::resume(unit, max_throughput);
+}
+
+void mailbox_actor_impl::on_exit() {
+  state = mailbox_actor_state{};
 }
 
 }  // namespace warmup

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iterator>
 
 namespace warmup {
@@ -164,11 +165,12 @@ void spawn_child(self_ptr self, std::uint32_t i, mailbox_seed seed) {
   auto& st = self->state;
   auto& c = st.children[i];
   // Linked: a shard that goes takes its mailboxes with it (no orphan holds a handle that
-  // would hang shutdown); monitored: a crashed mailbox is restarted by the down handler.
-  c.handle = self->spawn<caf::linked>(mailbox, st.ctx, caf::actor_cast<shard_actor>(self), i,
-                                      std::move(seed));
+  // would hang shutdown), and a mailbox that goes sends its shard an exit message, which
+  // restarts it after a crash. Not also monitored: the link already says when and why it
+  // went, and a monitor would cost another attachable (~48 B) per mailbox.
+  c.handle = self->spawn<mailbox_actor_impl, caf::linked>(
+    st.ctx, caf::actor_cast<shard_actor>(self), i, std::move(seed));
   c.restarting = false;
-  self->monitor(c.handle);
 }
 
 void set_due(self_ptr self, std::uint32_t i, time_ms t) {
@@ -176,6 +178,33 @@ void set_due(self_ptr self, std::uint32_t i, time_ms t) {
   st.due[i] = t;
   if (t >= 0)
     st.heap.emplace(t, i);
+}
+
+// Mailbox actor `source` is gone (its link's exit message): forget its handle and, when
+// it crashed, restart it with capped exponential backoff (wall time).
+void child_gone(self_ptr self, const caf::actor_addr& source, const caf::error& reason) {
+  auto& s = self->state;
+  // Crashes are rare: a linear search spares every mailbox an address map entry.
+  auto found = std::find_if(s.children.begin(), s.children.end(), [&](const auto& ch) {
+    return ch.handle && ch.handle.address() == source;
+  });
+  if (found == s.children.end())
+    return;
+  auto i = static_cast<std::uint32_t>(found - s.children.begin());
+  auto& c = s.children[i];
+  c.handle = nullptr;
+  if (s.stopping || reason == caf::exit_reason::normal
+      || reason == caf::exit_reason::user_shutdown)
+    return;
+  ++s.restarts;
+  ++c.restarts;
+  c.restarting = true;
+  auto backoff = std::chrono::milliseconds(
+    std::min<std::int64_t>(30'000, 100LL << std::min<std::uint32_t>(c.restarts, 8)));
+  spdlog::warn("event=mailbox_crashed shard={} mailbox={} email={} reason=\"{}\" "
+               "restart_in_ms={}",
+               s.id, c.settings->id, c.settings->email, to_string(reason), backoff.count());
+  self->delayed_send(self, backoff, atom::restart::value, i);
 }
 
 }  // namespace
@@ -189,6 +218,14 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
   st.epoch = epoch;
   st.children.resize(seeds.size());
   st.due.assign(seeds.size(), -1);
+  // Exact capacities up front: grown by doubling they kept up to twice the bytes per
+  // mailbox (the heap grows again later only when stale entries pile up).
+  st.index.reserve(seeds.size());
+  {
+    std::vector<shard_state::due_entry> entries;
+    entries.reserve(seeds.size());
+    st.heap = decltype(st.heap){std::greater<>{}, std::move(entries)};
+  }
   auto first_wake = ctx->clock.now();
   for (std::uint32_t i = 0; i < seeds.size(); ++i) {
     auto& c = st.children[i];
@@ -201,36 +238,13 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
   }
   std::sort(st.index.begin(), st.index.end());
   publish_next_due(self);
-  // A crashing child's exit is not ours to share (the down handler restarts it); a
-  // shutdown or kill from outside stops the shard and, through the links, its children.
+  // A mailbox's exit (it crashed, or was stopped) arrives here through its link: a crash
+  // is restarted with backoff. Beyond that, a crashing child's exit is not ours to share;
+  // a shutdown or kill stops the shard and, through the links, its children.
   self->set_exit_handler([=](caf::exit_msg& msg) {
+    child_gone(self, msg.source, msg.reason);
     if (msg.reason == caf::exit_reason::user_shutdown || msg.reason == caf::exit_reason::kill)
       self->quit(msg.reason);
-  });
-  self->set_down_handler([=](caf::down_msg& msg) {
-    auto& s = self->state;
-    // Crashes are rare: a linear search spares every mailbox an address map entry.
-    auto found = std::find_if(s.children.begin(), s.children.end(),
-                              [&](const auto& ch) { return ch.handle && ch.handle.address() == msg.source; });
-    if (found == s.children.end())
-      return;
-    auto i = static_cast<std::uint32_t>(found - s.children.begin());
-    auto& c = s.children[i];
-    c.handle = nullptr;
-    if (s.stopping || msg.reason == caf::exit_reason::normal
-        || msg.reason == caf::exit_reason::user_shutdown)
-      return;
-    // Crashed: restart with capped exponential backoff (wall time).
-    ++s.restarts;
-    ++c.restarts;
-    c.restarting = true;
-    auto backoff = std::chrono::milliseconds(
-      std::min<std::int64_t>(30'000, 100LL << std::min<std::uint32_t>(c.restarts, 8)));
-    spdlog::warn("event=mailbox_crashed shard={} mailbox={} email={} reason=\"{}\" "
-                 "restart_in_ms={}",
-                 s.id, c.settings->id, c.settings->email, to_string(msg.reason),
-                 backoff.count());
-    self->delayed_send(self, backoff, atom::restart::value, i);
   });
   return {
     [=](atom::tick, time_ms now) {
