@@ -29,8 +29,15 @@ struct mail_job {
   int attempt = 1;
 };
 
+// A secret re-sealed by a worker after the provider rotated the refresh token.
+struct resealed_secret {
+  std::string replaced;   // the sealed bytes the worker's login was opened from
+  std::string sealed;     // the same secret with the new refresh token
+};
+
 struct mail_job_result {
   std::shared_ptr<const real_mailbox> reloaded;   // is_reload: the account as stored now
+  std::optional<resealed_secret> resealed;
   send_result sent;
   receive_result received;
   bool retry_safe = false;   // the send failed before DATA: trying again cannot duplicate
@@ -45,6 +52,7 @@ namespace warmup {
 
 using detail::mail_job;
 using detail::mail_job_result;
+using detail::resealed_secret;
 
 namespace {
 
@@ -86,6 +94,8 @@ struct worker_link {
   std::unique_ptr<net::smtp_client> smtp;
   std::unique_ptr<net::imap_session> imap;
   std::optional<account_secret> secret;
+  std::string secret_sealed;   // the sealed bytes `secret` was opened from
+  std::optional<resealed_secret> resealed;   // for the coordinator, with the job's result
   std::unique_ptr<net::oauth_token_source> oauth;   // caches the access token
   std::uint32_t replies_seen_uid = 0;   // INBOX replies up to this UID were looked at
 };
@@ -114,6 +124,29 @@ worker_link& link_of(worker_ptr self, const real_mailbox& box) {
   return it->second;
 }
 
+// The provider answered with a new refresh token (and may have revoked the old one): the
+// login keeps using it, and the secret is sealed again for the store, so that the next
+// start (or a reload) does not log in with a dead token.
+void keep_rotated_token(worker_ptr self, const real_mailbox& box, worker_link& l) {
+  auto& st = self->state;
+  l.secret->refresh_token = l.oauth->refresh_token();
+  if (!st.opts.seal_secret) {
+    spdlog::warn("event=rotated_secret_not_stored mailbox={} reason=\"no secret key to seal "
+                 "it with: the new refresh token lives until the node stops\"",
+                 box.id);
+    return;
+  }
+  try {
+    auto sealed = st.opts.seal_secret(*l.secret);
+    auto replaced = l.resealed ? l.resealed->replaced : l.secret_sealed;
+    l.resealed = resealed_secret{std::move(replaced), sealed};
+    l.secret_sealed = std::move(sealed);
+    spdlog::info("event=oauth_refresh_token_rotated mailbox={}", box.id);
+  } catch (const std::exception& e) {
+    spdlog::error("event=rotated_secret_not_stored mailbox={} reason=\"{}\"", box.id, e.what());
+  }
+}
+
 net::mail_result<net::mail_login> login_for(worker_ptr self, const real_mailbox& box,
                                             worker_link& l) {
   auto& st = self->state;
@@ -121,6 +154,7 @@ net::mail_result<net::mail_login> login_for(worker_ptr self, const real_mailbox&
   if (!l.secret) {
     try {
       l.secret = st.open_secret(box.sealed_secret);
+      l.secret_sealed = box.sealed_secret;
     } catch (const std::exception& e) {
       net::mail_error err;
       err.kind = net::mail_error_kind::auth;
@@ -138,7 +172,10 @@ net::mail_result<net::mail_login> login_for(worker_ptr self, const real_mailbox&
                                                         l.secret->refresh_token, o);
   }
   // Token lifetimes are real time, whatever the engine clock's scale.
-  return l.oauth->login(username, engine_clock::system_now());
+  auto login = l.oauth->login(username, engine_clock::system_now());
+  if (login && l.oauth->refresh_token() != l.secret->refresh_token)
+    keep_rotated_token(self, box, l);
+  return login;
 }
 
 void count_error(const engine_context* ctx, bool smtp, const net::mail_error& e) {
@@ -389,16 +426,19 @@ caf::behavior mail_worker(worker_ptr self, const engine_context* ctx, mail_trans
   self->state.open_secret = std::move(open_secret);
   return {
     [=](const mail_job& job) -> mail_job_result {
-      if (job.is_cleanup) {
+      mail_job_result r;
+      if (job.is_cleanup)
         do_cleanup(self, job);
-        return {};
-      }
-      if (job.is_reload) {
-        mail_job_result r;
+      else if (job.is_reload)
         r.reloaded = do_reload(self, job);
-        return r;
+      else
+        r = job.is_send ? do_send(self, job) : do_process(self, job);
+      if (auto it = self->state.links.find(job.box->id);
+          it != self->state.links.end() && it->second.resealed) {
+        r.resealed = std::move(it->second.resealed);
+        it->second.resealed.reset();
       }
-      return job.is_send ? do_send(self, job) : do_process(self, job);
+      return r;
     },
   };
 }
@@ -433,9 +473,24 @@ using coordinator_ptr = caf::stateful_actor<mail_coordinator_state>*;
 
 void dispatch(coordinator_ptr self, const std::string& host);
 
+// A worker re-sealed a mailbox's secret: later logins of any worker open the new bytes,
+// and the store keeps them (unless the user changed the secret meanwhile).
+void keep_resealed(coordinator_ptr self, mailbox_id m, resealed_secret r) {
+  auto& st = self->state;
+  if (auto it = st.boxes.find(m); it != st.boxes.end() && it->second->sealed_secret == r.replaced) {
+    auto box = std::make_shared<real_mailbox>(*it->second);
+    box->sealed_secret = r.sealed;
+    it->second = std::move(box);
+  }
+  if (st.ctx->store)
+    self->send(st.ctx->store, atom::secret::value, m, std::move(r.replaced), std::move(r.sealed));
+}
+
 void finish(coordinator_ptr self, pending_call call, mail_job_result res) {
   auto& st = self->state;
   auto& job = call.job;
+  if (res.resealed)
+    keep_resealed(self, job.box->id, std::move(*res.resealed));
   if (job.is_send && res.sent.status == send_status::temporary_failure && res.retry_safe
       && job.attempt < st.opts.send_attempts) {
     // Nothing left: wait (2 s, 4 s, 8 s ... capped) and try again.

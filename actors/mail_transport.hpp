@@ -31,6 +31,10 @@ struct real_mailbox {
   std::string sealed_secret;
 };
 
+// Seals a secret for the store (app/secrets); the transport uses it to keep a refresh
+// token the provider rotated (Microsoft does), so the next start logs in with the new one.
+using secret_sealer = std::function<std::string(const account_secret& s)>;
+
 struct mail_transport_options {
   std::size_t workers = 8;                 // detached worker threads
   std::size_t per_host = 4;                // concurrent calls per SMTP or IMAP host
@@ -42,6 +46,7 @@ struct mail_transport_options {
   std::size_t sessions_per_worker = 512;   // cached connections per worker
   int cleanup_days = 14;                   // warmup mail older than this leaves the folder
   bool cleanup_archives = false;           // move to Archive instead of deleting
+  secret_sealer seal_secret;               // empty: a rotated refresh token lives in memory only
 };
 
 // The transport's options from the [mail] configuration.

@@ -176,8 +176,44 @@ bool write_pending_meta(gateway_ptr self) {
   return true;
 }
 
+// Stores a rotated secret of mailbox `m` in place of `replaced`; false (kept for the retry)
+// when the store failed. A secret the user changed meanwhile is left alone.
+bool write_secret(gateway_ptr self, mailbox_id m, const std::string& replaced,
+                  const std::string& sealed) {
+  auto& st = self->state;
+  try {
+    auto r = st.store->get_mailbox(m);
+    if (!r)
+      return true;
+    if (r->sealed_secret != replaced) {
+      spdlog::warn("event=rotated_secret_not_stored mailbox={} reason=\"the mailbox's secret "
+                   "was changed since this login; the newer one is kept\"",
+                   m);
+      return true;
+    }
+    r->sealed_secret = sealed;
+    st.store->update_mailbox(*r);
+    spdlog::info("event=rotated_secret_stored mailbox={}", m);
+    return true;
+  } catch (const std::exception& e) {
+    st.pending_secrets[m] = {replaced, sealed};
+    mark_down(self, e);
+    return false;
+  }
+}
+
+bool write_pending_secrets(gateway_ptr self) {
+  auto& st = self->state;
+  while (!st.pending_secrets.empty()) {
+    auto node = st.pending_secrets.extract(st.pending_secrets.begin());
+    if (!write_secret(self, node.key(), node.mapped().first, node.mapped().second))
+      return false;
+  }
+  return true;
+}
+
 // After a failure: the kept commit first (same batches, same sequence number), then the
-// meta values, then whatever gathered meanwhile.
+// meta values and secrets, then whatever gathered meanwhile.
 void retry(gateway_ptr self) {
   auto& st = self->state;
   if (st.failed) {
@@ -186,7 +222,7 @@ void retry(gateway_ptr self) {
     if (!run_commit(self, std::move(c)))
       return;
   }
-  if (!write_pending_meta(self))
+  if (!write_pending_meta(self) || !write_pending_secrets(self))
     return;
   mark_up(self);
   commit_lazy(self, true);
@@ -275,6 +311,14 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
         mark_down(self, e);
       }
     },
+    [=](atom::secret, mailbox_id m, const std::string& replaced, const std::string& sealed) {
+      auto& st = self->state;
+      if (st.down || st.failed) {
+        st.pending_secrets[m] = {replaced, sealed};
+        return;
+      }
+      write_secret(self, m, replaced, sealed);
+    },
     [=](atom::load, mailbox_id m, day_number day) -> caf::result<day_seed> {
       auto& st = self->state;
       commit_lazy(self, true);
@@ -315,7 +359,7 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
       auto& st = self->state;
       if (!self->current_sender())
         st.retry_scheduled = false;   // the retry timer
-      if (st.down || st.failed || !st.pending_meta.empty())
+      if (st.down || st.failed || !st.pending_meta.empty() || !st.pending_secrets.empty())
         retry(self);
       else
         commit_lazy(self, true);

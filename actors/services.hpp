@@ -74,6 +74,8 @@ struct store_gateway_state {
   std::optional<gateway_commit> failed;
   std::size_t failed_rows = 0;
   std::map<std::string, std::string> pending_meta;
+  // Rotated secrets not yet stored (the store was down): mailbox -> (replaced, new).
+  std::map<mailbox_id, std::pair<std::string, std::string>> pending_secrets;
   bool down = false;
   bool retry_scheduled = false;
   std::uint64_t attempts = 0;

@@ -156,8 +156,11 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
       co.address = cfg.console.listen;
       node.use_cluster(co);
     }
-    if (network == transport_kind::smtp)
-      node.use_real_mail(open_account_secret, mail_options_of(cfg.mail));
+    if (network == transport_kind::smtp) {
+      auto mail = mail_options_of(cfg.mail);
+      mail.seal_secret = seal_account_secret;
+      node.use_real_mail(open_account_secret, std::move(mail));
+    }
     try {
       node.start();
     } catch (const std::exception& e) {

@@ -69,7 +69,11 @@ using store_actor = caf::typed_actor<
   // Every mailbox's state in the store (the CLI pauses and resumes through the store).
   caf::replies_to<atom::status>::with<std::vector<mailbox_state_row>>,
   // Barrier: answered once everything received before it is written.
-  caf::replies_to<atom::flush>::with<bool>>;
+  caf::replies_to<atom::flush>::with<bool>,
+  // A mailbox's sealed secret changed under the engine (the provider rotated its OAuth2
+  // refresh token): mailbox, the sealed bytes it replaces, the new sealed bytes. Stored only
+  // while the store still holds the replaced bytes (a user's newer secret wins).
+  caf::reacts_to<atom::secret, mailbox_id, std::string, std::string>>;
 
 // A transport: the mail network a mailbox sends through and reads its mail from.
 using transport_actor = caf::typed_actor<

@@ -257,6 +257,7 @@ using upsert = caf::atom_constant<caf::atom("upsert")>;
 using restart = caf::atom_constant<caf::atom("restart")>;
 using detail = caf::atom_constant<caf::atom("detail")>;
 using members = caf::atom_constant<caf::atom("members")>;
+using secret = caf::atom_constant<caf::atom("secret")>;
 }  // namespace warmup::atom
 
 // Types that will cross the network between nodes; registered on every node with

@@ -6,6 +6,8 @@
 #
 # Refresh token "rt-userN" (client "warmup-test") yields access tokens for userN@test.local;
 # any other refresh token or client is refused with invalid_grant, as Google does.
+# "rt-userN~K" rotates as Microsoft may: the answer carries the new refresh token
+# "rt-userN~K+1" and "rt-userN~K" is revoked from then on.
 # GET /stats answers {"token_requests": n} so a test can see the client's cache work.
 import json, ssl, sys, threading, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +16,7 @@ port, cert, key, expires_in = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sy
 lock = threading.Lock()
 access = {}            # access token -> username
 stats = {"token_requests": 0}
+revoked = set()        # rotated-away refresh tokens
 
 
 class handler(BaseHTTPRequestHandler):
@@ -42,15 +45,22 @@ class handler(BaseHTTPRequestHandler):
                 stats["token_requests"] += 1
                 n = stats["token_requests"]
             rt = form.get("refresh_token", "")
+            with lock:
+                dead = rt in revoked
             if (form.get("grant_type") != "refresh_token" or form.get("client_id") != "warmup-test"
-                    or not rt.startswith("rt-user")):
+                    or not rt.startswith("rt-user") or dead):
                 return self.reply(400, {"error": "invalid_grant",
                                         "error_description": "Token has been expired or revoked."})
-            token = "at-%d-%s" % (n, rt[3:])
+            user, _, generation = rt[3:].partition("~")
+            token = "at-%d-%s" % (n, user)
+            answer = {"access_token": token, "expires_in": expires_in,
+                      "token_type": "Bearer", "scope": "https://mail.google.com/"}
             with lock:
-                access[token] = rt[3:] + "@test.local"
-            return self.reply(200, {"access_token": token, "expires_in": expires_in,
-                                    "token_type": "Bearer", "scope": "https://mail.google.com/"})
+                access[token] = user + "@test.local"
+                if generation:
+                    revoked.add(rt)
+                    answer["refresh_token"] = "rt-%s~%d" % (user, int(generation) + 1)
+            return self.reply(200, answer)
         if self.path == "/introspect":
             with lock:
                 user = access.get(form.get("token", ""))
