@@ -1196,7 +1196,13 @@ void pg_store::write_segment(pg_connection& c, pqxx::transaction_base& tx,
       }
     }
   }
-  // Outcomes: the first for a key wins (once recorded, an outcome is final).
+  // Outcomes: the first for a key wins (once recorded, an outcome is final). The rows are
+  // found key by key from the batch (a LIMIT 1 lookup per key cannot be turned around) and
+  // updated by ctid: joined on the key instead, the planner, trusting statistics that show
+  // almost no pending intents, may scan the pending intents and rescan the whole batch for
+  // each one (2,000 x 2,000 comparisons per call: 0.3 to 1 s instead of 20 ms, seen in
+  // pg_bench after an autovacuum analyze). The status test stays on the updated row, so a
+  // concurrent outcome for the same key that committed first is rechecked and wins.
   {
     std::map<slot_key, const send_outcome*> first;
     for (const auto* b : segment)
@@ -1208,11 +1214,13 @@ void pg_store::write_segment(pg_connection& c, pqxx::transaction_base& tx,
         a.i(0, key.mailbox).i(1, key.day).i(2, key.slot).t(3, to_string(o->status))
           .i(4, o->at).t(5, o->detail);
       run(c, tx,
-          "UPDATE send_intents AS i SET status = u.status, outcome_at = u.at, detail = u.detail "
+          "UPDATE send_intents AS i SET status = x.status, outcome_at = x.at, "
+          "detail = x.detail FROM (SELECT u.status, u.at, u.detail, k.row_id "
           "FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::text[], $5::bigint[], "
           "$6::text[]) AS u(mailbox, day, slot, status, at, detail) "
-          "WHERE i.day = u.day AND i.mailbox = u.mailbox AND i.slot = u.slot "
-          "AND i.status = 'pending'",
+          "CROSS JOIN LATERAL (SELECT s.ctid AS row_id FROM send_intents AS s "
+          "WHERE s.day = u.day AND s.mailbox = u.mailbox AND s.slot = u.slot LIMIT 1) AS k) "
+          "AS x WHERE i.ctid = x.row_id AND i.status = 'pending'",
           a.finish());
     }
   }

@@ -1,0 +1,197 @@
+// pg_outcomes_test.cpp: outcomes written in bulk through apply_many on PostgreSQL: big
+// batches after statistics that show no pending intent, duplicates, stale epochs, and a
+// concurrent outcome for the same key that commits first.
+#include "pg_test_server.hpp"
+
+#include "storage/store.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+namespace warmup::storage::testing {
+
+namespace {
+
+constexpr day_number day0 = 20000;
+constexpr time_ms day0_start = static_cast<time_ms>(day0) * ms_per_day;
+constexpr std::uint32_t boxes = 50;
+
+class pg_outcomes : public ::testing::Test {
+protected:
+  void SetUp() override {
+    try {
+      url = create_pg_database();
+      db = open_postgres(url);
+    } catch (const std::exception& e) {
+      FAIL() << e.what();
+    }
+    std::vector<mailbox_record> rs;
+    for (std::uint32_t i = 0; i < boxes; ++i) {
+      mailbox_record r;
+      r.settings.email = "out" + std::to_string(i) + "@example.test";
+      r.settings.provider = "gmail";
+      r.settings.timezone = "UTC";
+      rs.push_back(r);
+    }
+    ids = db->add_mailboxes(rs);
+    epoch = *db->acquire_lease(0, "node-a", 0, ms_per_day);
+  }
+  void TearDown() override {
+    db.reset();
+    if (!url.empty())
+      drop_pg_database(url);
+  }
+  // The i-th send of the test: spread over every mailbox, as a shard's sends are.
+  slot_key key(std::uint32_t i) const { return {ids[i % boxes], day0, i / boxes}; }
+  write_batch batch() const {
+    write_batch b;
+    b.shard = 0;
+    b.epoch = epoch;
+    return b;
+  }
+  void add_intents(write_batch& b, std::uint32_t first, std::uint32_t n) const {
+    for (std::uint32_t i = first; i < first + n; ++i)
+      b.intents.push_back({key(i), ids[(i + 1) % boxes], "<out-" + std::to_string(i) + "@t>",
+                           day0_start + i, day0_start + i});
+  }
+  std::optional<send_outcome> outcome_of(const slot_key& k) {
+    for (const auto& r : db->intents(k.mailbox, k.day, k.day))
+      if (r.intent.key == k)
+        return r.outcome;
+    ADD_FAILURE() << "no intent " << to_string(k);
+    return std::nullopt;
+  }
+  std::string url;
+  std::unique_ptr<store> db;
+  std::vector<mailbox_id> ids;
+  epoch_t epoch = 0;
+};
+
+}  // namespace
+
+TEST_F(pg_outcomes, a_big_batch_of_outcomes_lands_after_statistics_saw_no_pending_intent) {
+  // Some finished sends, then statistics that say no intent is pending: the planner's
+  // view in production, where nearly every intent has its outcome.
+  auto done = batch();
+  add_intents(done, 0, 200);
+  for (std::uint32_t i = 0; i < 200; ++i)
+    done.outcomes.push_back({key(i), intent_status::sent, day0_start + i + 1, ""});
+  ASSERT_FALSE(db->apply(done).stale_epoch);
+  pg_exec(url, "ANALYZE send_intents");
+
+  constexpr std::uint32_t first = 200, n = 2500;
+  auto intents = batch();
+  add_intents(intents, first, n);
+  add_intents(intents, first, 3);   // the same keys again in the same batch: not new
+  auto r = db->apply(intents);
+  ASSERT_EQ(r.intent_inserted.size(), n + 3);
+  for (std::uint32_t i = 0; i < n; ++i)
+    ASSERT_TRUE(r.intent_inserted[i]) << i;
+  for (std::uint32_t i = n; i < n + 3; ++i)
+    EXPECT_FALSE(r.intent_inserted[i]);
+  EXPECT_EQ(db->pending_intents().size(), n);
+
+  auto outcomes = batch();
+  for (std::uint32_t i = first; i < first + n; ++i)
+    outcomes.outcomes.push_back({key(i), i % 7 == 0 ? intent_status::failed : intent_status::sent,
+                                 day0_start + 100'000 + i, i % 7 == 0 ? "451 later" : ""});
+  // A second outcome for a key of this batch: the first one wins.
+  outcomes.outcomes.push_back({key(first + 1), intent_status::bounced, day0_start, "550"});
+  // An outcome for a send that already has one: it stays as it was.
+  outcomes.outcomes.push_back({key(5), intent_status::failed, day0_start, "late"});
+  // An outcome with no intent: nothing to update, nothing created.
+  outcomes.outcomes.push_back({{ids[0], day0 + 3, 0}, intent_status::sent, day0_start, ""});
+  ASSERT_FALSE(db->apply(outcomes).stale_epoch);
+
+  EXPECT_TRUE(db->pending_intents().empty());
+  for (std::uint32_t i : {first, first + 1, first + 7, first + n - 1}) {
+    auto o = outcome_of(key(i));
+    ASSERT_TRUE(o.has_value()) << i;
+    EXPECT_EQ(o->status, i % 7 == 0 ? intent_status::failed : intent_status::sent) << i;
+    EXPECT_EQ(o->at, day0_start + 100'000 + i) << i;
+    EXPECT_EQ(o->detail, i % 7 == 0 ? "451 later" : "") << i;
+  }
+  auto kept = outcome_of(key(5));
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->status, intent_status::sent);
+  EXPECT_EQ(kept->at, day0_start + 6);
+  EXPECT_TRUE(db->intents(ids[0], day0 + 3, day0 + 3).empty());
+  EXPECT_EQ(pg_exec(url, "SELECT count(*) FROM send_intents"), std::to_string(200 + n));
+  std::uint32_t failed = 0;
+  for (std::uint32_t i = first; i < first + n; ++i)
+    failed += i % 7 == 0;
+  EXPECT_EQ(pg_exec(url, "SELECT count(*) FROM send_intents WHERE status = 'failed'"),
+            std::to_string(failed));
+}
+
+TEST_F(pg_outcomes, outcomes_under_a_stale_epoch_change_nothing) {
+  auto intents = batch();
+  add_intents(intents, 0, 40);
+  ASSERT_FALSE(db->apply(intents).stale_epoch);
+  auto newer = db->acquire_lease(0, "node-a", 0, ms_per_day);
+  ASSERT_TRUE(newer.has_value());
+  ASSERT_GT(*newer, epoch);
+
+  auto stale = batch();   // still the old epoch
+  for (std::uint32_t i = 0; i < 40; ++i)
+    stale.outcomes.push_back({key(i), intent_status::sent, day0_start + i, ""});
+  add_intents(stale, 40, 5);
+  auto current = stale;
+  current.epoch = *newer;
+  current.outcomes.resize(1);
+  current.intents.clear();
+  auto rs = db->apply_many({stale, current});
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_TRUE(rs[0].stale_epoch);
+  EXPECT_FALSE(rs[1].stale_epoch);
+  // Only the current batch's one outcome landed; the stale batch wrote nothing.
+  EXPECT_EQ(db->pending_intents().size(), 39u);
+  EXPECT_EQ(pg_exec(url, "SELECT count(*) FROM send_intents"), "40");
+}
+
+TEST_F(pg_outcomes, a_concurrent_outcome_that_commits_first_wins) {
+  auto intents = batch();
+  add_intents(intents, 0, 3);
+  ASSERT_FALSE(db->apply(intents).stale_epoch);
+  const auto k = key(1);
+
+  // Another writer records `failed` for the key and holds its row lock uncommitted.
+  pqxx::connection other(url);
+  pqxx::work tx(other);
+  tx.exec("UPDATE send_intents SET status = 'failed', outcome_at = 7, detail = 'first' "
+          "WHERE day = " + std::to_string(k.day) + " AND mailbox = " + std::to_string(k.mailbox)
+          + " AND slot = " + std::to_string(k.slot));
+
+  auto outcomes = batch();
+  for (std::uint32_t i = 0; i < 3; ++i)
+    outcomes.outcomes.push_back({key(i), intent_status::sent, day0_start + 50, ""});
+  auto applied = std::async(std::launch::async, [&] { return db->apply(outcomes); });
+  // Wait (bounded) until our batch waits for that row lock, then let the other commit.
+  bool waiting = false;
+  for (int i = 0; i < 200 && !waiting; ++i) {
+    waiting = pg_exec(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND wait_event_type = 'Lock'")
+              != "0";
+    if (!waiting)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(waiting) << "the batch never waited for the row lock";
+  tx.commit();
+  ASSERT_FALSE(applied.get().stale_epoch);
+
+  auto first = outcome_of(k);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->status, intent_status::failed);
+  EXPECT_EQ(first->detail, "first");
+  for (std::uint32_t i : {0u, 2u}) {
+    auto o = outcome_of(key(i));
+    ASSERT_TRUE(o.has_value());
+    EXPECT_EQ(o->status, intent_status::sent);
+  }
+}
+
+}  // namespace warmup::storage::testing
