@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <map>
 #include <string>
+#include <string_view>
 
 namespace warmup {
 
@@ -506,11 +508,36 @@ directory(directory_actor::stateful_pointer<directory_state> self, const engine_
     pm.active = m.state != mailbox_state::paused && m.state != mailbox_state::disconnected;
     st.peers.upsert(pm);
   }
+  {
+    // A pool where nobody may mail anybody sends nothing: say why at once.
+    std::map<std::string_view, std::size_t> organisations;
+    std::size_t pool = 0;
+    for (auto& m : ctx->mailboxes)
+      if (m.id != no_mailbox && m.state != mailbox_state::removed) {
+        ++pool;
+        ++organisations[m.organisation];
+      }
+    if (pool == 1)
+      spdlog::warn("event=pool_without_peers mailboxes=1 reason=\"a warmup pool needs at least "
+                   "two mailboxes: there is nobody to send to\"");
+    else if (organisations.size() == 1 && pool > 1 && ctx->cfg.peers.internal_share <= 0.0)
+      spdlog::warn("event=pool_without_peers mailboxes={} organisation=\"{}\" reason=\"every "
+                   "mailbox is in the same organisation and peers.internal_share is 0, so no "
+                   "mailbox has a recipient: give the mailboxes their organisations or set "
+                   "peers.internal_share\"",
+                   pool, organisations.begin()->first);
+  }
   auto shard_count = static_cast<std::uint32_t>(ctx->cfg.node.shard_count);
   return {
     [=](atom::peers, mailbox_id sender, std::int32_t n, day_number day) {
       auto& s = self->state;
       if (day != s.day) {
+        if (s.without_peers > 0)
+          spdlog::warn("event=senders_without_peers day={} count={} example_mailbox={} "
+                       "reason=\"no eligible recipient: all candidates are in the sender's "
+                       "organisation, paused, disconnected or at their inbound cap\"",
+                       format_day(s.day), s.without_peers, s.without_peers_example);
+        s.without_peers = 0;
         s.day = day;
         s.peers.start_day(day);
       }
@@ -530,6 +557,10 @@ directory(directory_actor::stateful_pointer<directory_state> self, const engine_
             p.cc_shard = shard_of(m->email, shard_count);
         }
         picks.push_back(p);
+      }
+      if (picks.empty() && n > 0) {
+        ++s.without_peers;
+        s.without_peers_example = sender;
       }
       return picks;
     },

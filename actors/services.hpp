@@ -136,6 +136,9 @@ struct directory_state {
   peer_directory peers;
   day_number day = -1;
   rng draws{0};
+  // Senders that asked for recipients today and got none at all (reported once a day).
+  std::uint64_t without_peers = 0;
+  mailbox_id without_peers_example = no_mailbox;
   static inline const char* name = "directory";
 };
 

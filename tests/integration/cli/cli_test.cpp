@@ -367,3 +367,22 @@ TEST_F(cli_test, every_subcommand_has_help_with_an_example) {
     EXPECT_TRUE(contains(r.out, "--config")) << name << ":\n" << r.out;
   }
 }
+
+TEST_F(cli_test, a_pool_where_nobody_may_mail_anybody_says_why) {
+  // Three mailboxes of one organisation, internal mail off (the default): no sends, and
+  // the node says so at start-up instead of idling silently.
+  for (auto email : {"a@one.test", "b@one.test", "c@one.test"})
+    ASSERT_EQ(warmup({"mailbox", "add", email}).exit_code, 0);
+  auto r = warmup({"run", "--time-scale", "1440", "--for", "2s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto log = r.out + r.err;
+  EXPECT_TRUE(contains(log, "event=pool_without_peers mailboxes=3 organisation=\"one.test\""))
+    << log;
+  EXPECT_TRUE(contains(log, "peers.internal_share")) << log;
+
+  // A second organisation gives everybody recipients: no warning.
+  ASSERT_EQ(warmup({"mailbox", "add", "d@two.test"}).exit_code, 0);
+  r = warmup({"run", "--time-scale", "1440", "--for", "2s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(contains(r.out + r.err, "pool_without_peers")) << r.out + r.err;
+}
