@@ -179,6 +179,16 @@ struct peer_directory::impl {
     std::uint32_t position = no_slot;
     std::uint32_t segment = 0;
   };
+  // A sender by (dense) mailbox id: its slot and segment, all a draw needs before it
+  // reaches the tree, and where its history's next id will go. A small table that
+  // mostly stays in cache: with it choose() only prefetches the sender's record and the
+  // history's end, and neither the draw nor the delivery waits for memory on the
+  // sender's side. `history_end` is only a hint: a stale one costs a useless prefetch.
+  struct sender_key {
+    std::uint32_t slot = no_slot;
+    std::uint32_t segment = 0;
+    const mailbox_id* history_end = nullptr;
+  };
   // All a choose() reads and writes of its sender, in one cache line: its place in the
   // sorted order, its pair history (recipient ids in recording order) and, for windows
   // of up to inline_days days, the per-day counts of that history.
@@ -230,6 +240,7 @@ struct peer_directory::impl {
   std::vector<draw_key> keys;               // by sorted position
   std::vector<entry> entries;               // by sorted position
   std::vector<segment> segments;
+  std::vector<sender_key> sender_by_id;     // ids below dense_slot.size()
   std::vector<std::uint32_t> block_begin;   // block -> first position; size blocks + 1
   fenwick_tree tree;                        // block weights
   std::uint64_t total = 0;                  // all weights
@@ -419,6 +430,10 @@ struct peer_directory::impl {
     block_begin.push_back(static_cast<std::uint32_t>(order.size()));
     for (auto& seg : segments)
       seg.split_org = organisation_blocks[seg.organisation].size() > 1;
+    sender_by_id.assign(dense_slot.size(), sender_key{});
+    for (std::size_t id = 0; id < dense_slot.size(); ++id)
+      if (const auto s = dense_slot[id]; s != no_slot)
+        sender_by_id[id] = {s, records[s].at.segment, end_of_history(s)};
     size_pair_filter(live_count);
     reweigh_all();
     dirty = false;
@@ -531,10 +546,22 @@ struct peer_directory::impl {
   }
 
   // One message from slot a to slot b.
+  const mailbox_id* end_of_history(std::uint32_t s) const {
+    return records[s].partners.data() + records[s].partners.size();
+  }
+  // The hints after lists changed wholesale (day start).
+  void refresh_history_hints() {
+    for (auto& key : sender_by_id)
+      if (key.slot != no_slot)
+        key.history_end = end_of_history(key.slot);
+  }
+
   void record_pair(std::uint32_t a, std::uint32_t b, mailbox_id id_a, mailbox_id id_b) {
     if (rules.pair_window_days <= 0 || a == b)
       return;
     records[a].partners.push_back(id_b);
+    if (id_a < sender_by_id.size())
+      sender_by_id[id_a].history_end = end_of_history(a);
     ++live_history;
     ++day_counts(a)[ring_of(current_day)];
     mark_pair(id_a, id_b);
@@ -706,10 +733,11 @@ struct peer_directory::impl {
     return it->second;
   }
 
-  // A sorted position drawn by the rules for the sender (slot, id) placed at `at`.
+  // A sorted position drawn by the rules for the sender (slot, id) in segment `seg`.
   std::optional<std::uint32_t> draw(std::uint32_t sender_slot, mailbox_id sender,
-                                    placement at, rng& r) {
+                                    std::uint32_t seg, rng& r) {
     if (r.chance(rules.internal_share)) {
+      const auto at = records[sender_slot].at;
       // Its own organisation, the sender's weight taken out of the tree meanwhile.
       const auto own_weight = keys[at.position].weight;
       set_weight(at.position, 0);
@@ -724,7 +752,7 @@ struct peer_directory::impl {
         return to;
       // Nobody in the organisation can take it: the send goes out of it as usual.
     }
-    double mass = external_parts(at.segment);
+    double mass = external_parts(seg);
     if (!(mass > 0.0))
       return std::nullopt;
     return draw_from_parts(sender_slot, sender, mass, r);
@@ -870,22 +898,29 @@ void peer_directory::start_day(day_number day) {
     for (auto& e : d.entries)
       e.inbound = 0;
     d.reweigh_all();
+    d.refresh_history_hints();
   }
 }
 
 std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   auto& d = *impl_;
-  const auto s = d.slot(sender);
-  if (s == no_slot)
+  if (d.dirty && d.slot(sender) == no_slot)
     return std::nullopt;
   d.ensure_built();
-  auto& sender_line = d.records[s];
-  const auto at = sender_line.at;
-  // The delivery appends to the history's end: that line is fetched while the draw runs,
-  // so the store does not wait for memory (stores reach the cache in order, and a later
-  // load may wait for all of them).
-  __builtin_prefetch(sender_line.partners.data() + sender_line.partners.size(), 1);
-  auto to = d.draw(s, sender, at, r);
+  impl::sender_key key;
+  if (sender < d.sender_by_id.size())
+    key = d.sender_by_id[sender];
+  else if (const auto sparse = d.slot(sender); sparse != no_slot)
+    key = {sparse, d.records[sparse].at.segment};
+  if (key.slot == no_slot)
+    return std::nullopt;
+  const auto s = key.slot;
+  // The delivery writes the sender's record and appends to its history: both lines are
+  // fetched while the draw runs, so the delivery's stores do not wait for memory (stores
+  // reach the cache in order, and a later load may wait for all of them).
+  __builtin_prefetch(&d.records[s], 1);
+  __builtin_prefetch(key.history_end, 1);
+  auto to = d.draw(s, sender, key.segment, r);
   if (!to)
     return std::nullopt;
   d.deliver(s, sender, *to);
@@ -899,7 +934,7 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
     // The Cc is drawn like a recipient, with `to` out of the tree meanwhile.
     const auto to_weight = d.keys[*to].weight;
     d.set_weight(*to, 0);
-    auto cc = d.draw(s, sender, at, r);
+    auto cc = d.draw(s, sender, key.segment, r);
     d.set_weight(*to, to_weight);
     if (cc) {
       d.deliver(s, sender, *cc);
