@@ -80,7 +80,10 @@ std::optional<std::string> find_node_url(const config::engine_config& cfg,
     if (store == nullptr)
       return std::nullopt;
     try {
-      return store->get_meta("console.url");
+      auto url = store->get_meta("console.url");
+      if (url && url->empty())
+        return std::nullopt;   // the node that wrote it stopped cleanly
+      return url;
     } catch (const std::exception&) {
       return std::nullopt;
     }

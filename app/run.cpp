@@ -223,8 +223,17 @@ int run_node(const config::engine_config& cfg_in, const run_options& opts) {
     }
     if (auto sig = stop_signal.load())
       spdlog::info("event=stop_requested signal={}", sig);
-    if (console)
+    if (console) {
       console->stop();
+      // The CLI must not find this port later (another process may have it by then);
+      // cleared only while it is still ours (several nodes may share one store).
+      try {
+        if (console_store->get_meta("console.url") == console->url())
+          console_store->put_meta("console.url", "");
+      } catch (const std::exception& e) {
+        spdlog::warn("event=console_url_not_cleared error=\"{}\"", e.what());
+      }
+    }
     if (!node.stop())
       rc = 1;
   }

@@ -221,3 +221,20 @@ TEST_F(node_api_cli, a_dead_node_url_falls_back_for_status_and_fails_clearly_for
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(contains(bad.err, "--node ftp://x: not a node URL")) << bad.err;
 }
+
+TEST_F(node_api_cli, a_node_that_stops_cleanly_withdraws_its_console_url) {
+  auto url = start_node();
+  ASSERT_FALSE(url.empty());
+  auto meta = [&] {
+    return warmup::storage::open_store("", (dir_ / "data").string(), true)->get_meta("console.url");
+  };
+  EXPECT_EQ(meta().value_or(""), url);
+  EXPECT_EQ(node_->signal_and_wait(SIGTERM), 0) << node_->err();
+  EXPECT_EQ(meta().value_or("?"), "");
+  // The CLI no longer tries the old port: the store answers, with no node to wait for.
+  auto status = warmup({"status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_TRUE(contains(status.out, "Total Mailboxes:        30\n")) << status.out;
+  EXPECT_FALSE(contains(status.err + status.out, url.substr(0, url.size() - 1)))
+    << status.err << status.out;
+}
