@@ -1,6 +1,6 @@
-// pg_outcomes_test.cpp: outcomes written in bulk through apply_many on PostgreSQL: big
-// batches after statistics that show no pending intent, duplicates, stale epochs, and a
-// concurrent outcome for the same key that commits first.
+// pg_bulk_write_test.cpp: intents and outcomes written in bulk through apply_many on
+// PostgreSQL: big batches after statistics that show no pending intent, keys that exist
+// already (the plain insert's fallback), stale epochs, and concurrent writers of a key.
 #include "pg_test_server.hpp"
 
 #include "storage/store.hpp"
@@ -20,7 +20,7 @@ constexpr day_number day0 = 20000;
 constexpr time_ms day0_start = static_cast<time_ms>(day0) * ms_per_day;
 constexpr std::uint32_t boxes = 50;
 
-class pg_outcomes : public ::testing::Test {
+class pg_bulk_write : public ::testing::Test {
 protected:
   void SetUp() override {
     try {
@@ -73,7 +73,7 @@ protected:
 
 }  // namespace
 
-TEST_F(pg_outcomes, a_big_batch_of_outcomes_lands_after_statistics_saw_no_pending_intent) {
+TEST_F(pg_bulk_write, a_big_batch_of_outcomes_lands_after_statistics_saw_no_pending_intent) {
   // Some finished sends, then statistics that say no intent is pending: the planner's
   // view in production, where nearly every intent has its outcome.
   auto done = batch();
@@ -128,7 +128,70 @@ TEST_F(pg_outcomes, a_big_batch_of_outcomes_lands_after_statistics_saw_no_pendin
             std::to_string(failed));
 }
 
-TEST_F(pg_outcomes, outcomes_under_a_stale_epoch_change_nothing) {
+TEST_F(pg_bulk_write, a_batch_with_keys_that_exist_inserts_exactly_the_new_ones) {
+  auto first = batch();
+  add_intents(first, 0, 10);
+  ASSERT_FALSE(db->apply(first).stale_epoch);
+
+  // Keys 8..9 exist (with other content), 10..2009 are new: the plain insert fails on the
+  // existing keys and the whole batch goes again with ON CONFLICT DO NOTHING.
+  auto mixed = batch();
+  add_intents(mixed, 8, 2002);
+  mixed.intents[0].message_id = "<changed@t>";
+  mixed.outcomes.push_back({key(9), intent_status::sent, day0_start + 9'000, ""});
+  auto r = db->apply(mixed);
+  ASSERT_FALSE(r.stale_epoch);
+  ASSERT_EQ(r.intent_inserted.size(), 2002u);
+  EXPECT_FALSE(r.intent_inserted[0]);
+  EXPECT_FALSE(r.intent_inserted[1]);
+  for (std::size_t i = 2; i < r.intent_inserted.size(); ++i)
+    ASSERT_TRUE(r.intent_inserted[i]) << i;
+  EXPECT_EQ(pg_exec(url, "SELECT count(*) FROM send_intents"), "2010");
+  EXPECT_EQ(pg_exec(url, "SELECT message_id FROM send_intents WHERE mailbox = "
+                           + std::to_string(key(8).mailbox) + " AND slot = "
+                           + std::to_string(key(8).slot)),
+            "<out-8@t>");
+  // The outcome in the same batch still found its (existing) intent.
+  auto o = outcome_of(key(9));
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->at, day0_start + 9'000);
+  EXPECT_EQ(db->pending_intents().size(), 2009u);
+}
+
+TEST_F(pg_bulk_write, an_intent_a_concurrent_writer_inserted_first_is_reported_not_new) {
+  // Another writer inserts key 1 and keeps its transaction open.
+  const auto k = key(1);
+  pqxx::connection other(url);
+  pqxx::work tx(other);
+  tx.exec("INSERT INTO send_intents (day, mailbox, slot, to_mailbox, message_id, planned_at, "
+          "recorded_at, status) VALUES (" + std::to_string(k.day) + ", "
+          + std::to_string(k.mailbox) + ", " + std::to_string(k.slot)
+          + ", 1, '<theirs@t>', 1, 1, 'pending')");
+
+  auto mine = batch();
+  add_intents(mine, 0, 3);
+  auto applied = std::async(std::launch::async, [&] { return db->apply(mine); });
+  bool waiting = false;
+  for (int i = 0; i < 200 && !waiting; ++i) {
+    waiting = pg_exec(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND wait_event_type = 'Lock'")
+              != "0";
+    if (!waiting)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(waiting) << "the batch never waited for the other writer's key";
+  tx.commit();
+  auto r = applied.get();
+  ASSERT_FALSE(r.stale_epoch);
+  EXPECT_EQ(r.intent_inserted, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(pg_exec(url, "SELECT message_id FROM send_intents WHERE mailbox = "
+                           + std::to_string(k.mailbox) + " AND slot = "
+                           + std::to_string(k.slot)),
+            "<theirs@t>");
+  EXPECT_EQ(pg_exec(url, "SELECT count(*) FROM send_intents"), "3");
+}
+
+TEST_F(pg_bulk_write, outcomes_under_a_stale_epoch_change_nothing) {
   auto intents = batch();
   add_intents(intents, 0, 40);
   ASSERT_FALSE(db->apply(intents).stale_epoch);
@@ -153,7 +216,7 @@ TEST_F(pg_outcomes, outcomes_under_a_stale_epoch_change_nothing) {
   EXPECT_EQ(pg_exec(url, "SELECT count(*) FROM send_intents"), "40");
 }
 
-TEST_F(pg_outcomes, a_concurrent_outcome_that_commits_first_wins) {
+TEST_F(pg_bulk_write, a_concurrent_outcome_that_commits_first_wins) {
   auto intents = batch();
   add_intents(intents, 0, 3);
   ASSERT_FALSE(db->apply(intents).stale_epoch);
