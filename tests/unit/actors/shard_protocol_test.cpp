@@ -343,3 +343,53 @@ TEST_F(ShardProtocol, ACleanStopLetsSendsInFlightRecordTheirOutcome) {
   EXPECT_GT(t.intents, 0u);
   EXPECT_EQ(t.pending, 0u) << "a clean stop must let in-flight sends record their outcome";
 }
+
+// Every mailbox actor runs the one shared behaviour: each must still act on its own state
+// (the actor running on the thread), never on another mailbox's.
+TEST_F(ShardProtocol, EachMailboxActorAnswersForItsOwnMailboxThroughTheSharedBehaviour) {
+  start(at(monday, 6));
+  tick(at(monday, 6));
+  std::size_t answered = 0;
+  for (mailbox_id m = 1; m <= 9; ++m) {
+    auto sh = shard_of(ctx_->mailboxes[m].email, 2);
+    self->send(ctx_->shards[sh], atom::detail::value, m);
+    consume_messages();
+    self->receive(
+      [&](const mailbox_detail& d) {
+        ++answered;
+        EXPECT_EQ(d.view.id, m);
+        EXPECT_EQ(d.view.day, monday);
+        // Its own plan, as its own store row says.
+        auto plan = store_->plan(m, monday);
+        ASSERT_TRUE(plan.has_value());
+        std::size_t planned = 0;
+        for (auto t : plan->slot_times)
+          planned += t >= 0;
+        EXPECT_EQ(static_cast<std::size_t>(d.view.planned_today), planned) << "mailbox " << m;
+        EXPECT_EQ(d.slots.size(), plan->slot_times.size()) << "mailbox " << m;
+      },
+      [&](caf::error& err) { ADD_FAILURE() << "mailbox " << m << ": " << to_string(err); });
+  }
+  EXPECT_EQ(answered, 9u);
+}
+
+// Mailboxes are linked to their shard (not monitored): a shard that goes still takes
+// every one of its mailbox actors with it, also those someone else holds a handle to
+// (a request in flight does; without the link they would live on as orphans).
+TEST_F(ShardProtocol, AShardThatGoesTakesItsMailboxActorsWithIt) {
+  start(at(monday, 6));
+  tick(at(monday, 6));
+  auto members = view(0).mailboxes;
+  ASSERT_GT(members, 0u);
+  auto* shard0 = static_cast<shard_actor::stateful_pointer<shard_state>>(
+    caf::actor_cast<caf::abstract_actor*>(ctx_->shards[0]));
+  std::vector<mailbox_actor> held;
+  for (auto& c : shard0->state.children)
+    held.push_back(c.handle);
+  auto running = sys.registry().running();
+  self->send_exit(ctx_->shards[0], caf::exit_reason::kill);
+  consume_messages();
+  EXPECT_EQ(running - sys.registry().running(), 1 + std::size_t{members});
+  // The other shard and its mailboxes carry on.
+  EXPECT_EQ(view(1).mailboxes, 9u - members);
+}
