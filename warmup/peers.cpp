@@ -253,6 +253,7 @@ struct peer_directory::impl {
   // in wide_counts (slot * window + ring).
   int window = 7;
   day_number current_day = 0;
+  std::size_t current_ring = 0;  // ring_of(current_day)
   std::vector<day_number> ring_day;
   std::vector<sender_record> records;       // by slot
   std::vector<std::uint32_t> wide_counts;
@@ -323,8 +324,13 @@ struct peer_directory::impl {
                * (e.healthy ? rules.healthy_weight : 1.0) * weight_scale;
     if (!(w > 0.0))
       return 0;
-    return static_cast<std::uint32_t>(std::min<long long>(std::llround(std::min(w, max_weight)),
-                                                          static_cast<long long>(max_weight)));
+    // Rounded half away from zero, as std::llround does, without its library call: the
+    // fraction of a positive double below 2^52 is exact.
+    w = std::min(w, max_weight);
+    auto whole = static_cast<std::uint64_t>(w);
+    if (w - static_cast<double>(whole) >= 0.5)
+      ++whole;
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(whole, 4294967295u));
   }
 
   // Sets the weight at sorted position `pos` and every sum that holds it.
@@ -563,7 +569,7 @@ struct peer_directory::impl {
     if (id_a < sender_by_id.size())
       sender_by_id[id_a].history_end = end_of_history(a);
     ++live_history;
-    ++day_counts(a)[ring_of(current_day)];
+    ++day_counts(a)[current_ring];
     mark_pair(id_a, id_b);
   }
 
@@ -891,6 +897,7 @@ void peer_directory::start_day(day_number day) {
     }
   }
   d.current_day = day;
+  d.current_ring = d.ring_of(day);
   d.ring_day[d.ring_of(day)] = day;
   for (auto& m : d.members)
     m.inbound = 0;

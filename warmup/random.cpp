@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <numbers>
-#include <utility>
 
 namespace warmup {
 
@@ -14,10 +13,6 @@ namespace {
 
 // The splitmix64 increment (2^64 / golden ratio).
 constexpr std::uint64_t golden_gamma = 0x9E3779B97F4A7C15ull;
-
-constexpr std::uint64_t rotl(std::uint64_t x, int k) {
-  return (x << k) | (x >> (64 - k));
-}
 
 }  // namespace
 
@@ -44,6 +39,8 @@ std::uint64_t stable_hash(std::string_view bytes) {
   return XXH64(bytes.data(), bytes.size(), 0);
 }
 
+// next(), uniform(), uniform_int() and chance() are defined inline in the header.
+
 // The state is the first four outputs of splitmix64 started at `seed`, as the
 // xoshiro authors recommend; that never yields the all-zero state in practice, and the
 // guard below makes it impossible.
@@ -54,47 +51,8 @@ rng::rng(std::uint64_t seed) {
     s_[0] = golden_gamma;
 }
 
-// xoshiro256** 1.0 (Blackman & Vigna), unchanged.
-std::uint64_t rng::next() {
-  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-// The top 53 bits: every double in [0, 1) on a 2^-53 grid, equally likely.
-double rng::uniform() {
-  return static_cast<double>(next() >> 11) * 0x1.0p-53;
-}
-
 double rng::uniform(double lo, double hi) {
   return lo + (hi - lo) * uniform();
-}
-
-// Unbiased by rejection: draws below 2^64 mod range are redrawn (rarely: less than
-// range / 2^64 of the time). Bounds given in the wrong order are swapped.
-std::int64_t rng::uniform_int(std::int64_t lo, std::int64_t hi) {
-  if (hi < lo)
-    std::swap(lo, hi);
-  const std::uint64_t range =
-    static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo) + 1;
-  if (range == 0)  // the whole int64 range
-    return static_cast<std::int64_t>(next());
-  const std::uint64_t threshold = (0 - range) % range;
-  std::uint64_t x = next();
-  while (x < threshold)
-    x = next();
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + x % range);
-}
-
-// Always consumes exactly one draw, so a stream's later values do not depend on p.
-bool rng::chance(double p) {
-  return uniform() < p;
 }
 
 // Box-Muller, cosine branch only: two draws per value and no cached spare, so a copy of
