@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -211,6 +212,25 @@ mail_error curl_connection::error_from(curl_code code, std::string host) const {
 
 std::string endpoint_address(const server_endpoint& e, std::uint16_t default_port) {
   return e.host + ":" + std::to_string(e.port != 0 ? e.port : default_port);
+}
+
+namespace {
+
+std::size_t read_upload(char* out, std::size_t size, std::size_t n, void* self) {
+  auto& c = *static_cast<upload_cursor*>(self);
+  auto len = std::min(size * n, c.data.size() - c.at);
+  std::memcpy(out, c.data.data() + c.at, len);
+  c.at += len;
+  return len;
+}
+
+}  // namespace
+
+void set_upload(CURL* c, upload_cursor& cursor) {
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, &read_upload);
+  curl_easy_setopt(c, CURLOPT_READDATA, &cursor);
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(cursor.data.size()));
 }
 
 }  // namespace warmup::net

@@ -84,6 +84,14 @@ class curl_connection {
   std::vector<char> error_buffer_;
 };
 
+// Bytes libcurl uploads (SMTP DATA, IMAP APPEND); must outlive the call's perform().
+struct upload_cursor {
+  std::string_view data;
+  std::size_t at = 0;
+};
+// Makes the prepared call upload `cursor`'s bytes (read callback, size, upload mode).
+void set_upload(CURL* c, upload_cursor& cursor);
+
 // "host:port" of an endpoint with the protocol default filled in.
 std::string endpoint_address(const server_endpoint& e, std::uint16_t default_port);
 

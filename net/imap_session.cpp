@@ -11,19 +11,6 @@ namespace warmup::net {
 
 namespace {
 
-struct upload_cursor {
-  std::string_view data;
-  std::size_t at = 0;
-};
-
-std::size_t read_upload(char* out, std::size_t size, std::size_t n, void* self) {
-  auto& c = *static_cast<upload_cursor*>(self);
-  auto len = std::min(size * n, c.data.size() - c.at);
-  std::memcpy(out, c.data.data() + c.at, len);
-  c.at += len;
-  return len;
-}
-
 // The server's lines after our last command (the ones that answer it).
 std::vector<std::string> answer_lines(const std::vector<transcript_line>& t) {
   std::size_t from = 0;
@@ -306,10 +293,7 @@ mail_result<std::uint32_t> imap_session::append(const std::string& folder, std::
   if (server_.security == mail_security::starttls)
     curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   upload_cursor cursor{rfc5322};
-  curl_easy_setopt(c, CURLOPT_READFUNCTION, &read_upload);
-  curl_easy_setopt(c, CURLOPT_READDATA, &cursor);
-  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(rfc5322.size()));
+  set_upload(c, cursor);
   auto code = connection_.perform();
   if (code != CURLE_OK)
     return failure(code);

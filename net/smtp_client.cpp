@@ -11,19 +11,6 @@ namespace warmup::net {
 
 namespace {
 
-struct upload_cursor {
-  std::string_view data;
-  std::size_t at = 0;
-};
-
-std::size_t read_upload(char* out, std::size_t size, std::size_t n, void* self) {
-  auto& c = *static_cast<upload_cursor*>(self);
-  auto len = std::min(size * n, c.data.size() - c.at);
-  std::memcpy(out, c.data.data() + c.at, len);
-  c.at += len;
-  return len;
-}
-
 // "<a@b>" -> "a@b" (libcurl adds the brackets itself).
 std::string bare_address(std::string_view a) {
   while (!a.empty() && (a.front() == '<' || a.front() == ' '))
@@ -145,10 +132,7 @@ mail_status smtp_client::send(const smtp_envelope& envelope, std::string_view rf
     rcpt = curl_slist_append(rcpt, ("<" + bare_address(r) + ">").c_str());
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
   upload_cursor cursor{rfc5322};
-  curl_easy_setopt(c, CURLOPT_READFUNCTION, &read_upload);
-  curl_easy_setopt(c, CURLOPT_READDATA, &cursor);
-  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(rfc5322.size()));
+  set_upload(c, cursor);
   auto code = connection_.perform();
   curl_slist_free_all(rcpt);
   if (code == CURLE_OK)

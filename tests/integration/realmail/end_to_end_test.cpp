@@ -5,15 +5,13 @@
 // replies threaded, a wrong password disconnecting only its mailbox, a dead SMTP port
 // skipping only its mailbox's slots (retried, never duplicated).
 #include "../cli/cli_process.hpp"
+#include "../mail/mail_stack.hpp"
 
 #include "storage/store.hpp"
 #include "warmup/calendar.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -27,6 +25,8 @@
 
 using namespace warmup;
 using namespace warmup::cli_test;
+using warmup::mail_test::free_ports;
+using warmup::mail_test::source_dir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,30 +38,6 @@ constexpr int junk_users = 4;        // user19..22 as user19+Junk@...: all their
 constexpr int wrong_password_user = 23;
 constexpr int dead_smtp_user = 24;
 constexpr int all_users = 24;
-
-std::string source_dir() {
-  const char* env = std::getenv("WARMUP_SOURCE_DIR");
-  return env != nullptr && *env != '\0' ? env : WARMUP_SOURCE_DIR;
-}
-
-template <std::size_t N>
-std::array<std::uint16_t, N> free_ports() {
-  std::array<int, N> fds{};
-  std::array<std::uint16_t, N> ports{};
-  for (std::size_t i = 0; i < N; ++i) {
-    fds[i] = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fds[i], reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fds[i], reinterpret_cast<sockaddr*>(&a), &len);
-    ports[i] = ntohs(a.sin_port);
-  }
-  for (int fd : fds)
-    ::close(fd);
-  return ports;
-}
 
 struct header_set {
   std::string message_id, in_reply_to, references, subject;
