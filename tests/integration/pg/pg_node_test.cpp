@@ -147,6 +147,58 @@ void expect_no_send_lost_or_doubled(storage::store& db, const store_picture& p) 
                                      "twice?)";
 }
 
+// A PostgreSQL server of the test's own (the shared one serves other tests at the same
+// time), in a short temp path (its unix socket path must stay under 108 bytes); stopped and
+// removed when the test leaves, however it leaves. The script's output lands in `log`.
+class private_pg_server {
+public:
+  explicit private_pg_server(std::filesystem::path log) : log_(std::move(log)) {
+    dir_ = (std::filesystem::temp_directory_path() / "wpg-XXXXXX").string();
+    if (::mkdtemp(dir_.data()) == nullptr)
+      dir_.clear();
+  }
+  ~private_pg_server() {
+    if (dir_.empty())
+      return;
+    stop();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  private_pg_server(const private_pg_server&) = delete;
+  private_pg_server& operator=(const private_pg_server&) = delete;
+
+  bool made() const { return !dir_.empty(); }
+  // Exit codes of deploy/pg-test-server.sh; `port` empty: any free port.
+  int start(const std::string& port = "") {
+    return sh("start '" + dir_ + "'" + (port.empty() ? "" : " " + port));
+  }
+  int stop() { return sh("stop '" + dir_ + "'"); }
+  std::string port() const {
+    auto p = read_text(std::filesystem::path(dir_) / "port");
+    while (!p.empty() && (p.back() == '\n' || p.back() == ' '))
+      p.pop_back();
+    return p;
+  }
+  std::string log() const { return read_text(log_); }
+
+private:
+  int sh(const std::string& args) const {
+    const char* source = std::getenv("WARMUP_SOURCE_DIR");
+    const auto script =
+      (source != nullptr && *source != '\0'
+         ? std::filesystem::path(source)
+         : std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..")
+      / "deploy" / "pg-test-server.sh";
+    const auto cache = std::filesystem::temp_directory_path()
+                       / ("warmup-pg-initdb-cache-" + std::to_string(::getuid())) / "data";
+    return std::system(("PG_TEST_INITDB_CACHE='" + cache.string() + "' '" + script.string()
+                        + "' " + args + " >" + log_.string() + " 2>&1")
+                         .c_str());
+  }
+  std::filesystem::path log_;
+  std::string dir_;
+};
+
 class pg_node : public cli_test {
 protected:
   void SetUp() override {
@@ -281,38 +333,15 @@ TEST_F(pg_node, killed_node_restarts_continuing_the_same_day_and_sends_no_slot_t
 
 // (b) The database restarted (stop, then start on the same port) under a running node.
 TEST_F(pg_node, database_restart_under_a_running_node_loses_and_doubles_nothing) {
-  // Its own server: the shared one serves other tests at the same time.
-  // A short path: the server's unix socket path must stay under 108 bytes.
-  std::string server_dir = (std::filesystem::temp_directory_path() / "wpg-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(server_dir.data()), nullptr);
-  const char* source = std::getenv("WARMUP_SOURCE_DIR");
-  const auto script =
-    (source != nullptr && *source != '\0'
-       ? std::filesystem::path(source)
-       : std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..")
-    / "deploy" / "pg-test-server.sh";
-  auto sh = [&](const std::string& args) {
-    const auto cache = std::filesystem::temp_directory_path()
-                       / ("warmup-pg-initdb-cache-" + std::to_string(::getuid())) / "data";
-    return std::system(("PG_TEST_INITDB_CACHE='" + cache.string() + "' '" + script.string()
-                        + "' " + args + " >" + (dir_ / "pg.out").string()
-                        + " 2>&1").c_str());
-  };
-  ASSERT_EQ(sh("start '" + server_dir + "'"), 0) << read_text(dir_ / "pg.out");
-  auto server = read_text(dir_ / "pg.out");
+  private_pg_server pg(dir_ / "pg.out");
+  ASSERT_TRUE(pg.made());
+  ASSERT_EQ(pg.start(), 0) << pg.log();
+  auto server = pg.log();
   while (!server.empty() && server.back() == '\n')
     server.pop_back();
   server = server.substr(server.rfind('\n') == std::string::npos ? 0 : server.rfind('\n') + 1);
   ASSERT_EQ(server.rfind("postgresql://", 0), 0u) << server;
-  struct stop_at_exit {
-    std::function<void()> f;
-    ~stop_at_exit() { f(); }
-  } stopper{[&] {
-    sh("stop '" + server_dir + "'");
-    std::error_code ignored;
-    std::filesystem::remove_all(server_dir, ignored);
-  }};
-  const auto port = read_text(std::filesystem::path(server_dir) / "port");
+  const auto port = pg.port();
   const std::string url = server;  // database postgres of the private server
   env_["DATABASE_URL"] = url;
 
@@ -339,7 +368,7 @@ TEST_F(pg_node, database_restart_under_a_running_node_loses_and_doubles_nothing)
 
   // The outage: about two seconds (the leases last 30 s). /readyz says 503 meanwhile,
   // with the gateway's reason.
-  ASSERT_EQ(sh("stop '" + server_dir + "'"), 0) << read_text(dir_ / "pg.out");
+  ASSERT_EQ(pg.stop(), 0) << pg.log();
   std::string during;
   auto outage_end = std::chrono::steady_clock::now() + 2s;
   while (std::chrono::steady_clock::now() < outage_end) {
@@ -350,7 +379,7 @@ TEST_F(pg_node, database_restart_under_a_running_node_loses_and_doubles_nothing)
   }
   EXPECT_EQ(during.substr(0, 3), "503") << "no 503 with the gateway's reason during the outage";
   ASSERT_TRUE(node.running()) << node.err();
-  ASSERT_EQ(sh("start '" + server_dir + "' " + port), 0) << read_text(dir_ / "pg.out");
+  ASSERT_EQ(pg.start(port), 0) << pg.log();
   // It goes on: more sends after the outage.
   std::size_t after_outage = 0;
   deadline = std::chrono::steady_clock::now() + 30s;
@@ -473,35 +502,14 @@ TEST_F(pg_node, stolen_lease_stops_the_shard_and_nothing_it_writes_afterwards_is
 // The database not up yet at start-up: the node says so, retries with backoff (each
 // attempt logged, never the password) and starts once the server is there.
 TEST_F(pg_node, node_waits_for_a_database_that_comes_up_later) {
-  std::string server_dir = (std::filesystem::temp_directory_path() / "wpg-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(server_dir.data()), nullptr);
-  const char* source = std::getenv("WARMUP_SOURCE_DIR");
-  const auto script =
-    (source != nullptr && *source != '\0'
-       ? std::filesystem::path(source)
-       : std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "..")
-    / "deploy" / "pg-test-server.sh";
-  auto sh = [&](const std::string& args) {
-    const auto cache = std::filesystem::temp_directory_path()
-                       / ("warmup-pg-initdb-cache-" + std::to_string(::getuid())) / "data";
-    return std::system(("PG_TEST_INITDB_CACHE='" + cache.string() + "' '" + script.string()
-                        + "' " + args + " >" + (dir_ / "pg.out").string() + " 2>&1")
-                         .c_str());
-  };
-  struct stop_at_exit {
-    std::function<void()> f;
-    ~stop_at_exit() { f(); }
-  } stopper{[&] {
-    sh("stop '" + server_dir + "'");
-    std::error_code ignored;
-    std::filesystem::remove_all(server_dir, ignored);
-  }};
+  private_pg_server pg(dir_ / "pg.out");
+  ASSERT_TRUE(pg.made());
   // A port the server can have: started once, then stopped before the node starts.
-  ASSERT_EQ(sh("start '" + server_dir + "'"), 0) << read_text(dir_ / "pg.out");
-  auto port = read_text(std::filesystem::path(server_dir) / "port");
+  ASSERT_EQ(pg.start(), 0) << pg.log();
+  auto port = pg.port();
   while (!port.empty() && port.back() == '\n')
     port.pop_back();
-  ASSERT_EQ(sh("stop '" + server_dir + "'"), 0);
+  ASSERT_EQ(pg.stop(), 0);
   env_["DATABASE_URL"] = "postgresql://postgres:not-the-password@127.0.0.1:" + port + "/postgres";
   background_node node({"run", "--demo", "10", "--time-scale", "1440", "--data",
                         (dir_ / "data").string(), "--console", "off"},
@@ -512,7 +520,7 @@ TEST_F(pg_node, node_waits_for_a_database_that_comes_up_later) {
     std::this_thread::sleep_for(50ms);
   ASSERT_FALSE(log_line(node.err(), "store_unreachable_at_start").empty()) << node.err();
   ASSERT_TRUE(node.running()) << node.err();
-  ASSERT_EQ(sh("start '" + server_dir + "' " + port), 0) << read_text(dir_ / "pg.out");
+  ASSERT_EQ(pg.start(port), 0) << pg.log();
   deadline = std::chrono::steady_clock::now() + 30s;
   while (log_line(node.err(), "node_started").empty() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(100ms);
