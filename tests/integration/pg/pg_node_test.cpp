@@ -19,7 +19,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <functional>
 #include <limits>
 #include <map>
 #include <set>
