@@ -58,6 +58,7 @@ constexpr int max_rejections = 32;
 constexpr std::uint32_t max_block_members = 32;
 constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
 constexpr day_number no_day = std::numeric_limits<day_number>::min();
+constexpr std::uint32_t no_group = std::numeric_limits<std::uint32_t>::max();
 
 struct block_range {
   std::uint32_t begin = 0;
@@ -173,6 +174,7 @@ struct peer_directory::impl {
     std::uint32_t organisation = 0;
     std::uint16_t provider = 0;
     bool split_org = false;        // the organisation spans several providers
+    std::uint32_t group = no_group;   // its filter group (see filter_group)
   };
   // Where a slot sits while built.
   struct placement {
@@ -262,6 +264,14 @@ struct peer_directory::impl {
   // delivery's mark hits the line its draw's check just read.
   static constexpr std::size_t filter_words_per_member = 32;
   std::vector<std::uint64_t> pair_filter;
+  // Organisations small enough for their pairs to share a filter word (see
+  // filter_group), as of the last build; a change re-marks the whole history.
+  std::vector<std::uint8_t> small_organisation;
+  std::vector<std::uint32_t> block_group;  // filter group by block
+  bool filter_stale = false;  // marks may be under words that no longer apply
+  // Members removed in the window (id, day): others' lists still hold their messages,
+  // which must be marked again if they come back.
+  std::vector<std::pair<mailbox_id, day_number>> departed;
   std::size_t live_history = 0;   // entries in all lists
   std::size_t stale_history = 0;  // entries dropped since the filters were rebuilt
 
@@ -436,11 +446,20 @@ struct peer_directory::impl {
     block_begin.push_back(static_cast<std::uint32_t>(order.size()));
     for (auto& seg : segments)
       seg.split_org = organisation_blocks[seg.organisation].size() > 1;
+    classify_organisations();
+    for (auto& seg : segments)
+      seg.group = filter_group(seg.organisation);
+    block_group.assign(block_begin.size() - 1, no_group);
+    for (const auto& seg : segments)
+      std::fill(block_group.begin() + seg.org_begin, block_group.begin() + seg.org_end,
+                seg.group);
     sender_by_id.assign(dense_slot.size(), sender_key{});
     for (std::size_t id = 0; id < dense_slot.size(); ++id)
       if (const auto s = dense_slot[id]; s != no_slot)
         sender_by_id[id] = {s, records[s].at.segment, end_of_history(s)};
     size_pair_filter(live_count);
+    if (filter_stale)
+      rebuild_filters();
     reweigh_all();
     dirty = false;
   }
@@ -476,33 +495,94 @@ struct peer_directory::impl {
              : &wide_counts[s * static_cast<std::size_t>(window)];
   }
 
-  // A pair's three bits, all in one word: a mixed hash of the unordered pair picks the
-  // word (multiply-high, any table size) and three 6-bit slices the bits. At the usual
-  // ~200 messages per member in a week, ~2% of strangers read "maybe".
+  // A pair's three bits, all in one word, so a check or a mark touches one cache line.
+  // The bits come from a mixed hash of the unordered member pair. The word comes from
+  // the pair of their organisations when both are small (filter_group): then the draw
+  // knows it as soon as the tree has picked the candidate's block and reads it while
+  // the block's keys arrive, instead of after them. Otherwise from the member pair. At
+  // the usual ~200 messages per member in a week, ~2% of strangers read "maybe".
   struct filter_probe {
     std::size_t word;
     std::uint64_t mask;
   };
   __extension__ using wide = unsigned __int128;
-  filter_probe probe_of(mailbox_id a, mailbox_id b) const {
+  static std::uint64_t mix_pair(std::uint32_t a, std::uint32_t b) {
     std::uint64_t h = a < b ? (std::uint64_t{a} << 32 | b) : (std::uint64_t{b} << 32 | a);
     h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull;
     h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 32;
-    const auto word = static_cast<std::size_t>(
-      (static_cast<wide>(h) * pair_filter.size()) >> 64);
-    return {word, (std::uint64_t{1} << (h & 63)) | (std::uint64_t{1} << ((h >> 6) & 63))
-                    | (std::uint64_t{1} << ((h >> 12) & 63))};
+    return h ^ (h >> 32);
+  }
+  std::size_t word_of(std::uint64_t h) const {  // multiply-high: any table size
+    return static_cast<std::size_t>((static_cast<wide>(h) * pair_filter.size()) >> 64);
+  }
+  static std::uint64_t mask_of(std::uint64_t h) {
+    return (std::uint64_t{1} << (h & 63)) | (std::uint64_t{1} << ((h >> 6) & 63))
+           | (std::uint64_t{1} << ((h >> 12) & 63));
+  }
+  // The word of a pair of groups, or no_word when either is not a small organisation.
+  static constexpr std::size_t no_word = std::numeric_limits<std::size_t>::max();
+  std::size_t group_word(std::uint32_t group_a, std::uint32_t group_b) const {
+    if (group_a == no_group || group_b == no_group)
+      return no_word;
+    // Symmetric like the member pairs' word, but a different mix (an organisation pair
+    // should not land where a member pair with the same numbers does).
+    const auto low = std::min(group_a, group_b);
+    const auto high = std::max(group_a, group_b);
+    return word_of(mix_pair(low, ~high) ^ 0x6F7267616E697361ull);
+  }
+  filter_probe probe_of(mailbox_id a, std::uint32_t group_a, mailbox_id b,
+                        std::uint32_t group_b) const {
+    const auto h = mix_pair(a, b);
+    const auto by_groups = group_word(group_a, group_b);
+    return {by_groups != no_word ? by_groups : word_of(h), mask_of(h)};
   }
   // False only if the pair has exchanged no message in the window.
-  bool maybe_pair(mailbox_id a, mailbox_id b) const {
-    const auto p = probe_of(a, b);
+  bool maybe_pair(mailbox_id a, std::uint32_t group_a, mailbox_id b,
+                  std::uint32_t group_b) const {
+    const auto p = probe_of(a, group_a, b, group_b);
     return (pair_filter[p.word] & p.mask) == p.mask;
   }
-  void mark_pair(mailbox_id a, mailbox_id b) {
-    const auto p = probe_of(a, b);
+  void mark_pair(mailbox_id a, std::uint32_t group_a, mailbox_id b, std::uint32_t group_b) {
+    const auto p = probe_of(a, group_a, b, group_b);
     pair_filter[p.word] |= p.mask;
   }
+
+  // An organisation of at most small_limit members is a filter group: its pairs with
+  // another small one share one word. The limit keeps the messages per word low: with
+  // N members and ~200 messages each per week, two organisations of s exchange about
+  // 400 s^2 / N, so s^2 <= N / 256 keeps that near 1.5 (N = 100k: up to 19 members).
+  std::uint32_t filter_group(std::uint32_t organisation) const {
+    return organisation < small_organisation.size() && small_organisation[organisation]
+             ? organisation
+             : no_group;
+  }
+  std::uint32_t group_of_slot(std::uint32_t s) const {
+    return dirty ? filter_group(members[s].organisation)
+                 : segments[records[s].at.segment].group;
+  }
+  // Recomputes which organisations are small; any change re-marks the history (at the
+  // end of the build).
+  void classify_organisations() {
+    std::vector<std::uint32_t> size(organisation_names.size(), 0);
+    for (const auto& m : members)
+      if (m.live)
+        ++size[m.organisation];
+    std::size_t limit = 0;
+    while ((limit + 1) * (limit + 1) * 256 <= live_count)
+      ++limit;
+    std::vector<std::uint8_t> small(size.size(), 0);
+    for (std::size_t o = 0; o < size.size(); ++o)
+      small[o] = size[o] > 0 && size[o] <= limit;
+    auto old = small_organisation;
+    old.resize(small.size(), 0);
+    for (std::size_t o = 0; o < small.size(); ++o)
+      if (small[o] != old[o]) {
+        filter_stale = true;
+        break;
+      }
+    small_organisation = std::move(small);
+  }
+
   // Grows the filter to the pool (never shrinks: a smaller pool only reads fewer
   // "maybe"s), re-marking the history when it does.
   void size_pair_filter(std::size_t members_now) {
@@ -512,8 +592,9 @@ struct peer_directory::impl {
       rebuild_filters();
     }
   }
-  // The filter from the lists. The marks are random writes over the whole table: the
-  // probes of a batch are computed and their words fetched before any is written.
+  // The filter from the lists (pairs of current members: a member coming back re-marks
+  // it). The marks are random writes over the whole table: the probes of a batch are
+  // computed and their words fetched before any is written.
   void rebuild_filters() {
     std::fill(pair_filter.begin(), pair_filter.end(), 0);
     constexpr std::size_t batch = 16;
@@ -527,8 +608,13 @@ struct peer_directory::impl {
     for (std::uint32_t s = 0; s < members.size(); ++s) {
       if (!members[s].live)
         continue;
+      const auto group = filter_group(members[s].organisation);
       for (auto other : records[s].partners) {
-        pending[count] = probe_of(members[s].id, other);
+        const auto o = slot(other);
+        if (o == no_slot)
+          continue;
+        pending[count] =
+          probe_of(members[s].id, group, other, filter_group(members[o].organisation));
         __builtin_prefetch(&pair_filter[pending[count].word], 1);
         if (++count == batch)
           flush();
@@ -536,13 +622,19 @@ struct peer_directory::impl {
     }
     flush();
     stale_history = 0;
+    filter_stale = false;
   }
 
   // Messages of the pair (slots a, b) in the window, either way.
   int pair_count_slots(std::uint32_t a, std::uint32_t b, mailbox_id id_a,
                        mailbox_id id_b) const {
-    if (!maybe_pair(id_a, id_b))
+    if (!maybe_pair(id_a, group_of_slot(a), id_b, group_of_slot(b)))
       return 0;
+    return count_in_lists(a, b, id_a, id_b);
+  }
+  // The same from the lists alone (the filter already said "maybe").
+  int count_in_lists(std::uint32_t a, std::uint32_t b, mailbox_id id_a,
+                     mailbox_id id_b) const {
     int count = 0;
     for (auto id : records[a].partners)
       count += id == id_b;
@@ -562,7 +654,8 @@ struct peer_directory::impl {
         key.history_end = end_of_history(key.slot);
   }
 
-  void record_pair(std::uint32_t a, std::uint32_t b, mailbox_id id_a, mailbox_id id_b) {
+  void record_pair(std::uint32_t a, std::uint32_t b, mailbox_id id_a, mailbox_id id_b,
+                   std::uint32_t group_a, std::uint32_t group_b) {
     if (rules.pair_window_days <= 0 || a == b)
       return;
     records[a].partners.push_back(id_b);
@@ -570,7 +663,7 @@ struct peer_directory::impl {
       sender_by_id[id_a].history_end = end_of_history(a);
     ++live_history;
     ++day_counts(a)[current_ring];
-    mark_pair(id_a, id_b);
+    mark_pair(id_a, group_a, id_b, group_b);
   }
 
   // Drops a member's list. The filter keeps its bits (a harmless "maybe" until the next
@@ -673,9 +766,10 @@ struct peer_directory::impl {
   }
 
   // One draw from the parts (already measured, total `mass` > 0), with the pair rules,
-  // for the sender (slot, id).
+  // for the sender (slot, id, filter group).
   std::optional<std::uint32_t> draw_from_parts(std::uint32_t sender_slot, mailbox_id sender,
-                                               double mass, rng& r) {
+                                               std::uint32_t sender_group, double mass,
+                                               rng& r) {
     for (int attempt = 0; attempt < max_rejections; ++attempt) {
       double u = r.uniform() * mass;
       const weighted_part* chosen = nullptr;
@@ -691,25 +785,32 @@ struct peer_directory::impl {
       auto target = chosen->base + static_cast<std::uint64_t>(r.uniform_int(
                                      0, static_cast<std::int64_t>(chosen->sum - 1)));
       const auto block = tree.find(target);
+      // Between small organisations the filter word is known before the candidate:
+      // fetched while the block's keys arrive.
+      const auto early_word = group_word(sender_group, block_group[block]);
+      if (early_word != no_word)
+        __builtin_prefetch(&pair_filter[early_word]);
       auto pos = block_begin[block];
       while (target >= keys[pos].weight)
         target -= keys[pos++].weight;
       // The delivery reads the entry: fetched while the pair check runs.
       __builtin_prefetch(&entries[pos]);
       const auto candidate = keys[pos].id;
-      if (!maybe_pair(sender, candidate))
+      const auto h = mix_pair(sender, candidate);
+      const auto mask = mask_of(h);
+      if ((pair_filter[early_word != no_word ? early_word : word_of(h)] & mask) != mask)
         return pos;  // no message of the pair in the window: k = 0, accepted
-      const auto k = pair_count_slots(sender_slot, entries[pos].slot, sender, candidate);
+      const auto k = count_in_lists(sender_slot, entries[pos].slot, sender, candidate);
       if (!pair_exhausted(k) && (k == 0 || r.uniform() < decay(k)))
         return pos;
     }
-    return draw_exact(sender_slot, sender, r);
+    return draw_exact(sender_slot, sender, sender_group, r);
   }
 
   // The exact distribution by a scan of the parts: used only after many rejections,
   // i.e. when the sender's recent partners hold most of the weight (small pools).
   std::optional<std::uint32_t> draw_exact(std::uint32_t sender_slot, mailbox_id sender,
-                                          rng& r) {
+                                          std::uint32_t sender_group, rng& r) {
     exact_candidates.clear();
     double mass = 0.0;
     for (const auto& p : parts) {
@@ -719,7 +820,10 @@ struct peer_directory::impl {
         const auto w = keys[pos].weight;
         if (w == 0)
           continue;
-        auto k = pair_count_slots(sender_slot, entries[pos].slot, sender, keys[pos].id);
+        const auto& e = entries[pos];
+        auto k = maybe_pair(sender, sender_group, e.id, segments[e.segment].group)
+                   ? count_in_lists(sender_slot, e.slot, sender, e.id)
+                   : 0;
         if (pair_exhausted(k))
           continue;
         double m = p.factor * static_cast<double>(w) * decay(k);
@@ -752,7 +856,7 @@ struct peer_directory::impl {
         parts.push_back({range.begin, range.end, 1.0, 0, 0});
       std::optional<std::uint32_t> to;
       if (double mass = measure_parts(); mass > 0.0)
-        to = draw_from_parts(sender_slot, sender, mass, r);
+        to = draw_from_parts(sender_slot, sender, segments[seg].group, mass, r);
       set_weight(at.position, own_weight);
       if (to)
         return to;
@@ -761,15 +865,17 @@ struct peer_directory::impl {
     double mass = external_parts(seg);
     if (!(mass > 0.0))
       return std::nullopt;
-    return draw_from_parts(sender_slot, sender, mass, r);
+    return draw_from_parts(sender_slot, sender, segments[seg].group, mass, r);
   }
 
   // Counts one message to the member at position `to` from slot `from` (inbound, pair).
-  void deliver(std::uint32_t from, mailbox_id from_id, std::uint32_t to) {
+  // `from_group` is the sender's filter group.
+  void deliver(std::uint32_t from, mailbox_id from_id, std::uint32_t from_group,
+               std::uint32_t to) {
     auto& e = entries[to];
     ++e.inbound;
     set_weight(to, weight_of(e));
-    record_pair(from, e.slot, from_id, e.id);
+    record_pair(from, e.slot, from_id, e.id, from_group, segments[e.segment].group);
   }
 };
 
@@ -805,10 +911,20 @@ void peer_directory::upsert(const peer_member& m) {
     }
     d.bind_slot(m.id, s);
     ++d.live_count;
+    // Back within the window of its removal: the others' messages with it are marked
+    // again (under its organisation now).
+    const auto back = std::find_if(d.departed.begin(), d.departed.end(),
+                                   [&](const auto& gone) { return gone.first == m.id; });
+    if (back != d.departed.end()) {
+      d.departed.erase(back);
+      d.filter_stale = true;
+    }
   }
   auto& x = d.members[s];
   if (x.live && (x.provider != provider || x.organisation != organisation))
     d.unbuild();
+  if (x.live && x.organisation != organisation)
+    d.filter_stale = true;  // its pairs' filter words may follow its organisation
   x.id = m.id;
   x.provider = provider;
   x.organisation = organisation;
@@ -833,6 +949,7 @@ void peer_directory::remove(mailbox_id id) {
   d.bind_slot(id, no_slot);
   d.free_slots.push_back(s);
   --d.live_count;
+  d.departed.emplace_back(id, d.current_day);
 }
 
 void peer_directory::set_active(mailbox_id id, bool active) {
@@ -898,6 +1015,7 @@ void peer_directory::start_day(day_number day) {
   }
   d.current_day = day;
   d.current_ring = d.ring_of(day);
+  std::erase_if(d.departed, [&](const auto& gone) { return gone.second <= day - d.window; });
   d.ring_day[d.ring_of(day)] = day;
   for (auto& m : d.members)
     m.inbound = 0;
@@ -930,7 +1048,7 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   auto to = d.draw(s, sender, key.segment, r);
   if (!to)
     return std::nullopt;
-  d.deliver(s, sender, *to);
+  d.deliver(s, sender, d.segments[key.segment].group, *to);
   // Plain locals until the end: building the optional member by member made the compiler
   // store a byte and reload it as a word, a load that waits for every store before it
   // (the delivery's cache-missing ones included) to reach the cache.
@@ -944,7 +1062,7 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
     auto cc = d.draw(s, sender, key.segment, r);
     d.set_weight(*to, to_weight);
     if (cc) {
-      d.deliver(s, sender, *cc);
+      d.deliver(s, sender, d.segments[key.segment].group, *cc);
       cc_id = d.keys[*cc].id;
       with_cc = true;
     }
@@ -963,7 +1081,7 @@ void peer_directory::record(mailbox_id from, mailbox_id to) {
   if (!d.dirty) {
     const auto pos = d.records[t].at.position;
     if (f != no_slot) {
-      d.deliver(f, from, pos);
+      d.deliver(f, from, d.group_of_slot(f), pos);
     } else {
       auto& e = d.entries[pos];
       ++e.inbound;
@@ -973,7 +1091,7 @@ void peer_directory::record(mailbox_id from, mailbox_id to) {
   }
   ++d.members[t].inbound;
   if (f != no_slot)
-    d.record_pair(f, t, from, to);
+    d.record_pair(f, t, from, to, d.group_of_slot(f), d.group_of_slot(t));
 }
 
 int peer_directory::inbound_today(mailbox_id id) const {
