@@ -10,7 +10,8 @@
 #
 # Trust authentication, listening on 127.0.0.1 only (and a unix socket in DIR). The data
 # is disposable, so fsync and synchronous commit are off unless PG_TEST_DURABLE=1 (the
-# benchmark sets it so that its figures include real commits). initdb refuses to run as
+# benchmark sets it so that its figures include real commits, with production checkpoint
+# spacing). initdb refuses to run as
 # root: as root, everything runs as the `postgres` system user and DIR is given to it.
 # PG_TEST_INITDB_CACHE=CACHEDIR: initdb once into CACHEDIR and copy it for every start
 # (tests start one server per test process; a copy costs a fraction of an initdb).
@@ -118,7 +119,10 @@ case "$action" in
     fi
     durability=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
     if [[ "${PG_TEST_DURABLE:-0}" == 1 ]]; then
-      durability=()
+      # A production server's checkpoint spacing: --wal-segsize=1 (small test clusters)
+      # makes initdb scale max_wal_size down to 64MB, a checkpoint every second or two
+      # under a write load; PostgreSQL's default is 1GB.
+      durability=(-c max_wal_size=1GB)
     fi
     # A given port is tried once; a picked one is retried (another process may take it
     # between the check and the bind).
