@@ -279,6 +279,7 @@ struct peer_directory::impl {
   std::vector<double> decay_pow;  // pair_decay^k for small k
 
   std::vector<weighted_part> parts;                                // scratch
+  std::array<const void*, 2> sender_lines{};  // to prefetch during the next draw
   std::vector<std::pair<double, std::uint32_t>> exact_candidates;  // scratch (mass, pos)
 
   // --- slots ---------------------------------------------------------------------------
@@ -791,6 +792,14 @@ struct peer_directory::impl {
       if (early_word != no_word)
         __builtin_prefetch(&pair_filter[early_word]);
       auto pos = block_begin[block];
+      // The sender's lines the delivery will write, asked for only now: their address
+      // translations then overlap the draw's own instead of preceding them.
+      if (sender_lines[0] != nullptr) {
+        __builtin_prefetch(&keys[pos]);
+        __builtin_prefetch(sender_lines[0], 1);
+        __builtin_prefetch(sender_lines[1], 1);
+        sender_lines[0] = nullptr;
+      }
       while (target >= keys[pos].weight)
         target -= keys[pos++].weight;
       // The delivery reads the entry: fetched while the pair check runs.
@@ -1040,11 +1049,11 @@ std::optional<peer_choice> peer_directory::choose(mailbox_id sender, rng& r) {
   if (key.slot == no_slot)
     return std::nullopt;
   const auto s = key.slot;
-  // The delivery writes the sender's record and appends to its history: both lines are
-  // fetched while the draw runs, so the delivery's stores do not wait for memory (stores
-  // reach the cache in order, and a later load may wait for all of them).
-  __builtin_prefetch(&d.records[s], 1);
-  __builtin_prefetch(key.history_end, 1);
+  // The delivery writes the sender's record and appends to its history: the draw
+  // prefetches both lines once its own first miss is under way, so the delivery's stores
+  // do not wait for memory (stores reach the cache in order, and a later load may wait
+  // for all of them). A stale hint costs a useless prefetch, never a fault.
+  d.sender_lines = {&d.records[s], key.history_end};
   auto to = d.draw(s, sender, key.segment, r);
   if (!to)
     return std::nullopt;
