@@ -629,7 +629,8 @@ struct peer_directory::impl {
   // Messages of the pair (slots a, b) in the window, either way.
   int pair_count_slots(std::uint32_t a, std::uint32_t b, mailbox_id id_a,
                        mailbox_id id_b) const {
-    if (!maybe_pair(id_a, group_of_slot(a), id_b, group_of_slot(b)))
+    // Stale marks (organisations changed since the last build) are not trusted.
+    if (!filter_stale && !maybe_pair(id_a, group_of_slot(a), id_b, group_of_slot(b)))
       return 0;
     return count_in_lists(a, b, id_a, id_b);
   }

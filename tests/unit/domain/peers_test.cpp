@@ -487,3 +487,166 @@ TEST(peers, upserts_move_members_between_providers_and_organisations) {
     EXPECT_EQ(c->to, 4u);
   }
 }
+
+// The pair filter may only err towards "maybe". In pools of 1024+ members the pairs of
+// two small organisations share filter words by organisation pair (read before the
+// candidate is known) while the others use the member pair; a false "no" would let a
+// pair past pair_max. These pools are big enough for both kinds.
+namespace {
+
+using message_log = std::vector<std::tuple<day_number, mailbox_id, mailbox_id>>;
+
+// Every pair in the log, both ways, against the directory's count of the 7-day window.
+void expect_counts_match(const peer_directory& d, const message_log& log, day_number today,
+                         const char* when) {
+  std::map<std::pair<mailbox_id, mailbox_id>, int> expected;
+  for (const auto& [day, x, y] : log) {
+    auto& n = expected[{std::min(x, y), std::max(x, y)}];
+    n += day > today - 7 && day <= today;
+  }
+  for (const auto& [pair, n] : expected) {
+    ASSERT_EQ(d.pair_count(pair.first, pair.second), n)
+      << when << ": pair " << pair.first << "," << pair.second;
+    ASSERT_EQ(d.pair_count(pair.second, pair.first), n)
+      << when << ": pair " << pair.second << "," << pair.first;
+  }
+}
+
+}  // namespace
+
+TEST(peers, pair_counts_are_exact_in_a_large_pool_of_small_and_large_organisations) {
+  // 1100 members: organisations of 1-3 (small for this pool) and three of 40 (large).
+  std::vector<pool_member> pool;
+  rng setup(2024);
+  mailbox_id next = 1;
+  int org = 0;
+  while (pool.size() < 1100) {
+    const auto size = pool.size() < 120 ? 40 : setup.uniform_int(1, 3);
+    const auto provider = "p" + std::to_string(setup.uniform_int(0, 3));
+    for (int i = 0; i < size; ++i)
+      pool.push_back({next++, provider, "org" + std::to_string(org), 1000, false, true});
+    ++org;
+  }
+  auto d = directory_of(pool);
+  rng r(5);
+  message_log log;
+  day_number day = 500;
+  for (; day < 508; ++day) {
+    d.start_day(day);
+    for (int round = 0; round < 3; ++round)
+      for (std::size_t i = 0; i < pool.size(); i += 1 + round) {
+        auto c = d.choose(pool[i].id, r);
+        ASSERT_TRUE(c);
+        log.emplace_back(day, pool[i].id, c->to);
+        if (c->cc)
+          log.emplace_back(day, pool[i].id, *c->cc);
+      }
+    // Replies recorded outside choose(), between both kinds of organisation.
+    for (int i = 0; i < 50; ++i) {
+      const auto& [when, from, to] = log[log.size() - 1 - static_cast<std::size_t>(i)];
+      d.record(to, from);
+      log.emplace_back(day, to, from);
+    }
+  }
+  --day;
+  expect_counts_match(d, log, day, "after a week");
+
+  // A member with history leaves and comes back within the window (same id): the
+  // others' messages with it still count.
+  const auto leaver = std::get<1>(log.back());
+  ASSERT_GT(d.pair_count(leaver, std::get<2>(log.back())), 0);
+  d.remove(leaver);
+  for (const auto& m : pool)
+    if (m.id == leaver)
+      add(d, m);
+  std::erase_if(log, [&](const auto& m) { return std::get<1>(m) == leaver; });  // its own list went
+  expect_counts_match(d, log, day, "after leaving and coming back");
+
+  // Moves between small organisations that leave every organisation small (1-2
+  // members: the limit for this pool): only the moved members' filter words change.
+  std::map<std::string, std::vector<std::size_t>> members_of;
+  for (std::size_t i = 120; i < pool.size(); ++i)
+    members_of[pool[i].organisation].push_back(i);
+  std::vector<std::string> pairs_orgs, solo_orgs;
+  for (const auto& [name, at] : members_of)
+    (at.size() == 2 ? pairs_orgs : solo_orgs).push_back(name);
+  ASSERT_GE(pairs_orgs.size(), 2u);
+  ASSERT_GE(solo_orgs.size(), 2u);
+  const auto& mover = pool[members_of[pairs_orgs[0]][0]];
+  add(d, {mover.id, mover.provider, solo_orgs[0], 1000});
+  const auto& returner = pool[members_of[pairs_orgs[1]][0]];
+  d.remove(returner.id);
+  add(d, {returner.id, returner.provider, solo_orgs[1], 1000});
+  std::erase_if(log, [&](const auto& m) { return std::get<1>(m) == returner.id; });
+  auto c = d.choose(pool[300].id, r);  // rebuilds the draw structure and the filter
+  ASSERT_TRUE(c);
+  log.emplace_back(day, pool[300].id, c->to);
+  if (c->cc)
+    log.emplace_back(day, pool[300].id, *c->cc);
+  expect_counts_match(d, log, day, "after moves between small organisations");
+
+  // Moves between small and large organisations change which organisations are small;
+  // counted before any rebuild, then after one.
+  add(d, {pool[200].id, pool[200].provider, "org0", 1000});
+  add(d, {pool[5].id, pool[5].provider, "a-new-small-org", 1000});
+  expect_counts_match(d, log, day, "after organisation moves, not rebuilt");
+  c = d.choose(pool[300].id, r);
+  ASSERT_TRUE(c);
+  log.emplace_back(day, pool[300].id, c->to);
+  if (c->cc)
+    log.emplace_back(day, pool[300].id, *c->cc);
+  expect_counts_match(d, log, day, "after organisation moves");
+}
+
+TEST(peers, exhausted_pairs_between_small_organisations_are_never_drawn) {
+  // 1100 members keep the organisation-pair filter words in use; 60 take mail (enough
+  // partners for 1 and 2 not to exhaust all their pairs in 165 draws each).
+  std::vector<pool_member> pool;
+  for (mailbox_id id = 1; id <= 1100; ++id)
+    pool.push_back({id, id % 2 ? "p1" : "p2", "solo" + std::to_string(id), 1000, false,
+                    id <= 60});
+  auto d = directory_of(pool);
+  d.start_day(40);
+  for (int i = 0; i < 4; ++i)
+    d.record(1, 2);  // the pair (1, 2) is at pair_max
+  rng r(77);
+  std::map<mailbox_id, int> from_one;
+  for (int i = 0; i < 150; ++i) {
+    auto a = d.choose(1, r);
+    ASSERT_TRUE(a);
+    ASSERT_NE(a->to, 2u);
+    ASSERT_TRUE(!a->cc || *a->cc != 2u);
+    ++from_one[a->to];
+    auto b = d.choose(2, r);
+    ASSERT_TRUE(b);
+    ASSERT_NE(b->to, 1u);
+    ASSERT_TRUE(!b->cc || *b->cc != 1u);
+    if (i % 50 == 49)
+      d.start_day(40);  // same day again: inbound resets, the pair history stays
+  }
+  EXPECT_EQ(d.pair_count(1, 2), 4);
+  EXPECT_GT(from_one.size(), 40u);  // the others stay reachable
+}
+
+TEST(peers, large_weight_factors_shrink_the_fixed_point_scale_without_losing_the_ratio) {
+  // healthy_weight 300 does not fit 32-bit weights at the usual scale: the directory
+  // scales down; a healthy member must still be drawn ~300x as often as an unhealthy one.
+  peer_rules rules;
+  rules.healthy_weight = 300.0;
+  rules.cc_rate = 0.0;
+  rules.pair_max = 0;  // no pair limit and no decay: 5000 draws among two recipients
+  rules.pair_decay = 1.0;
+  auto d = directory_of({{1, "a", "o1", 100000}, {2, "b", "o2", 100000, true},
+                         {3, "b", "o3", 100000, false}},
+                        rules);
+  rng r(3);
+  int healthy = 0, plain = 0;
+  for (int i = 0; i < 5000; ++i) {
+    auto c = d.choose(1, r);
+    ASSERT_TRUE(c);
+    (c->to == 2u ? healthy : plain) += 1;
+  }
+  EXPECT_GE(plain, 5);   // expected ~16.6 of 5000
+  EXPECT_LE(plain, 35);
+  EXPECT_EQ(healthy + plain, 5000);
+}
