@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/engine_clock.hpp"
+#include "actors/mailbox_table.hpp"
 #include "config/config.hpp"
 #include "messages/interfaces.hpp"
 
@@ -96,7 +97,9 @@ struct engine_context {
   std::unique_ptr<work_tracker> tracker = std::make_unique<work_tracker>(false);
   mutable engine_counters counters;  // atomics: updated through const pointers
   // Every pool member this node knows, indexed by mailbox id (gaps: id == no_mailbox).
-  std::vector<mailbox_settings> mailboxes;
+  // Filled at start; mailboxes added to the store while the node runs join through the
+  // node's pool watcher (the table's one writer then), readable from every thread.
+  mailbox_table mailboxes;
   // Handles, set by the node once spawned, cleared at shutdown.
   std::vector<shard_actor> shards;           // by shard id
   store_actor store;
@@ -116,7 +119,10 @@ struct engine_context {
   time_ms late_limit = 30 * ms_per_minute;
 
   const mailbox_settings* mailbox(mailbox_id id) const {
-    return id < mailboxes.size() && mailboxes[id].id == id ? &mailboxes[id] : nullptr;
+    if (id >= mailboxes.size())
+      return nullptr;
+    const auto& row = mailboxes[id];
+    return row.id == id ? &row : nullptr;
   }
 };
 

@@ -619,8 +619,13 @@ caf::behavior mail_coordinator(coordinator_ptr self, const engine_context* ctx,
     [=](atom::resume, mailbox_id id) {
       auto& s = self->state;
       auto it = s.boxes.find(id);
-      if (it == s.boxes.end())
-        return;
+      if (it == s.boxes.end()) {
+        // A mailbox that joined while the node runs: its account is read from the store
+        // (until then it has none, and a send for it fails as temporary).
+        auto joining = std::make_shared<real_mailbox>();
+        joining->id = id;
+        it = s.boxes.emplace(id, std::move(joining)).first;
+      }
       pending_call call;
       call.job.is_send = false;
       call.job.is_reload = true;

@@ -4,6 +4,7 @@
 #include "actors/mailbox.hpp"
 #include "actors/services.hpp"
 #include "actors/shard.hpp"
+#include "storage/open_store.hpp"
 #include "warmup/calendar.hpp"
 
 #include <caf/all.hpp>
@@ -34,6 +35,89 @@ sandbox::network_params network_params_of(const config::engine_config& cfg) {
   p.seed = cfg.sandbox.seed;
   p.providers = sandbox::providers_named(cfg.sandbox.providers);
   return p;
+}
+
+// Mailboxes added to the store while the node runs (CLI, API, import) join it: every few
+// seconds of real time the watcher counts the store's rows (removed ones too: rows are
+// never deleted, ids only grow) and reads the new ones. Detached: it blocks on the store.
+struct pool_watcher_state {
+  engine_context* ctx = nullptr;
+  std::shared_ptr<sandbox::network> net;
+  std::unique_ptr<storage::store> store;   // its own read-only connection
+  std::uint64_t known_rows = 0;
+  transport_kind network = transport_kind::sandbox;
+  bool failing = false;
+  static inline const char* name = "pool_watcher";
+};
+
+constexpr auto pool_watch_every = std::chrono::seconds(2);
+
+void join_mailbox(caf::stateful_actor<pool_watcher_state>* self, storage::mailbox_record& r) {
+  auto& st = self->state;
+  auto& ctx = *st.ctx;
+  if (r.settings.transport != st.network || r.settings.state == mailbox_state::removed)
+    return;
+  if (ctx.mailbox(r.settings.id) != nullptr)
+    return;   // loaded at start (added between the count and the load)
+  if (r.settings.organisation.empty())
+    r.settings.organisation = std::string(email_domain(r.settings.email));
+  const auto* row = ctx.mailboxes.add(r.settings);
+  if (row == nullptr) {
+    spdlog::error("event=mailbox_join_failed mailbox={} reason=\"its id is below the node's "
+                  "table or beyond its capacity: restart the node to run it\"",
+                  r.settings.id);
+    return;
+  }
+  st.net->add_mailbox(row->id, row->provider);
+  self->send(ctx.directory, atom::add::value, row->id);
+  if (st.network == transport_kind::smtp)
+    self->send(ctx.transport, atom::resume::value, row->id);   // reads its account
+  auto s = shard_of(row->email, static_cast<std::uint32_t>(ctx.shards.size()));
+  self->send(ctx.shards[s], atom::add::value, joining_mailbox{row, r.ramp, r.settings.state});
+}
+
+void watch_pool(caf::stateful_actor<pool_watcher_state>* self) {
+  auto& st = self->state;
+  try {
+    if (!st.store)
+      st.store = storage::open_store(st.ctx->cfg.store.database_url, st.ctx->cfg.data_dir, true);
+    storage::mailbox_filter all;
+    all.include_removed = true;
+    auto rows = st.store->count_mailboxes(all);
+    if (rows > st.known_rows) {
+      all.offset = st.known_rows;
+      auto fresh = st.store->list_mailboxes(all);
+      for (auto& r : fresh)
+        join_mailbox(self, r);
+      st.known_rows += fresh.size();
+    }
+    if (st.failing)
+      spdlog::info("event=pool_watch_recovered");
+    st.failing = false;
+  } catch (const std::exception& e) {
+    if (!st.failing)
+      spdlog::warn("event=pool_watch_failed retry_in_s={} error=\"{}\"",
+                   pool_watch_every.count(), e.what());
+    st.failing = true;
+    st.store.reset();
+  }
+}
+
+caf::behavior pool_watcher(caf::stateful_actor<pool_watcher_state>* self, engine_context* ctx,
+                           std::shared_ptr<sandbox::network> net, std::uint64_t known_rows,
+                           transport_kind network) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.net = std::move(net);
+  st.known_rows = known_rows;
+  st.network = network;
+  self->delayed_send(self, pool_watch_every, atom::tick::value);
+  return {
+    [=](atom::tick) {
+      watch_pool(self);
+      self->delayed_send(self, pool_watch_every, atom::tick::value);
+    },
+  };
 }
 
 }  // namespace
@@ -72,6 +156,13 @@ node_start_report engine_node::start() {
   // 1. The pool: the mailboxes of this node's mail network (sandbox or real mail; the two
   // never exchange mail).
   const auto network = parse_transport_kind(ctx.cfg.transport).value_or(transport_kind::sandbox);
+  {
+    // Counted before the load: a mailbox added from here on is read again by the pool
+    // watcher (and skipped there if the load got it too).
+    storage::mailbox_filter all;
+    all.include_removed = true;
+    rows_at_start_ = store.count_mailboxes(all);
+  }
   auto records = store.list_mailboxes(storage::mailbox_filter{});
   if (auto other = std::count_if(records.begin(), records.end(),
                                  [&](const auto& r) { return r.settings.transport != network; }))
@@ -228,6 +319,9 @@ node_start_report engine_node::start() {
     driver_ = sys_.spawn(ticker, ctx_.get(), net_);
   }
   node_ = sys_.spawn(node, ctx_.get(), std::chrono::milliseconds(5000));
+  if (ctx.clock.kind() != engine_clock::mode::simulated)
+    pool_watcher_ = sys_.spawn<caf::detached>(pool_watcher, ctx_.get(), net_, rows_at_start_,
+                                              network);
   running_ = true;
   started_at_ = clk::now();
   rep.seconds = std::chrono::duration<double>(clk::now() - t0).count();
@@ -337,6 +431,12 @@ bool engine_node::stop() {
   running_ = false;
   auto& ctx = *ctx_;
   caf::scoped_actor self{sys_};
+  if (pool_watcher_) {
+    // First, and waited for: no mailbox joins a shard that is stopping.
+    self->send_exit(pool_watcher_, caf::exit_reason::user_shutdown);
+    self->wait_for(pool_watcher_);
+    pool_watcher_ = nullptr;
+  }
   if (ctx.clock.kind() != engine_clock::mode::simulated)
     self->send(driver_, atom::stop::value);
   bool all_flushed = true;

@@ -83,7 +83,7 @@ public:
   std::optional<std::vector<shard_member>> shard_members(shard_id s,
                                                          std::chrono::milliseconds timeout);
   // A mailbox actor's live detail through its shard; nullopt when the mailbox does not run
-  // on this node (added since the start, removed) or did not answer in time.
+  // on this node (removed, not joined yet) or did not answer in time.
   std::optional<mailbox_detail> mailbox_detail_of(mailbox_id m, std::chrono::milliseconds timeout);
   // Tells a running mailbox actor at once (the store change is the caller's); false when
   // the mailbox does not run on this node.
@@ -97,6 +97,8 @@ private:
   std::shared_ptr<sandbox::network> net_;
   caf::actor driver_;
   caf::actor lease_keeper_;
+  caf::actor pool_watcher_;
+  std::uint64_t rows_at_start_ = 0;   // store rows (removed too) counted before the load
   cluster_options cluster_;
   std::uint64_t generation_ = 0;
   std::vector<epoch_t> epochs_;

@@ -490,6 +490,21 @@ sandbox_transport(transport_actor::stateful_pointer<sandbox_transport_state> sel
 
 // -- directory ----------------------------------------------------------------------
 
+namespace {
+
+peer_member peer_member_of(const mailbox_settings& m) {
+  peer_member pm;
+  pm.id = m.id;
+  pm.email = m.email;
+  pm.provider = m.provider;
+  pm.organisation = m.organisation;
+  pm.daily_limit = m.ramp.ceiling;
+  pm.active = m.state != mailbox_state::paused && m.state != mailbox_state::disconnected;
+  return pm;
+}
+
+}  // namespace
+
 directory_actor::behavior_type
 directory(directory_actor::stateful_pointer<directory_state> self, const engine_context* ctx) {
   auto& st = self->state;
@@ -499,14 +514,7 @@ directory(directory_actor::stateful_pointer<directory_state> self, const engine_
   for (auto& m : ctx->mailboxes) {
     if (m.id == no_mailbox || m.state == mailbox_state::removed)
       continue;
-    peer_member pm;
-    pm.id = m.id;
-    pm.email = m.email;
-    pm.provider = m.provider;
-    pm.organisation = m.organisation;
-    pm.daily_limit = m.ramp.ceiling;
-    pm.active = m.state != mailbox_state::paused && m.state != mailbox_state::disconnected;
-    st.peers.upsert(pm);
+    st.peers.upsert(peer_member_of(m));
   }
   {
     // A pool where nobody may mail anybody sends nothing: say why at once.
@@ -569,6 +577,13 @@ directory(directory_actor::stateful_pointer<directory_state> self, const engine_
       auto& s = self->state;
       s.peers.set_daily_limit(m, std::max(1, static_cast<int>(limit)));
       s.peers.set_active(m, active);
+    },
+    [=](atom::add, mailbox_id id) {
+      auto& s = self->state;
+      const auto* m = s.ctx->mailbox(id);
+      if (m == nullptr || m->state == mailbox_state::removed)
+        return;
+      s.peers.upsert(peer_member_of(*m));
     },
   };
 }

@@ -436,6 +436,25 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       }
       return rp;
     },
+    [=](atom::add, const joining_mailbox& j) {
+      auto& s = self->state;
+      if (s.stopping || s.stopped || j.settings == nullptr || s.find(j.settings->id) >= 0)
+        return;
+      const auto i = static_cast<std::uint32_t>(s.children.size());
+      s.children.emplace_back();
+      s.due.push_back(-1);
+      auto& c = s.children[i];
+      c.settings = j.settings;
+      c.ramp = j.ramp;
+      c.state = j.state;
+      const std::pair<mailbox_id, std::uint32_t> entry{j.settings->id, i};
+      s.index.insert(std::lower_bound(s.index.begin(), s.index.end(), entry), entry);
+      spawn_child(self, i, mailbox_seed{j.settings, j.ramp, j.state, 0, {}, {}});
+      set_due(self, i, s.ctx->clock.now());   // the first wake plans the rest of its day
+      publish_next_due(self);
+      spdlog::info("event=mailbox_joined shard={} mailbox={} email={} state={}", s.id,
+                   j.settings->id, j.settings->email, to_string(j.state));
+    },
   };
 }
 

@@ -564,8 +564,8 @@ http::response console_api::mailbox(mailbox_id id, const http::request& r) {
                  {"inbound_waiting", live->inbound_waiting}};
   } else {
     j["live"] = {{"running", false},
-                 {"note", "no mailbox actor answered on this node (added since the node "
-                          "started, removed, or busy)"}};
+                 {"note", "no mailbox actor answered on this node (added seconds ago and "
+                          "not joined yet, removed, or busy)"}};
   }
   // Today's plan: the actor's live slots when it answered, else the stored plan; the
   // store's intents add each slot's recorded outcome.

@@ -56,7 +56,9 @@ using shard_actor = caf::typed_actor<
   // Introspection: one mailbox's live detail, answered by its actor (error: not here).
   caf::replies_to<atom::detail, mailbox_id>::with<mailbox_detail>,
   // Stop: flush pending writes, stop the mailbox actors; true when all was written.
-  caf::replies_to<atom::stop>::with<bool>>;
+  caf::replies_to<atom::stop>::with<bool>,
+  // A mailbox added while the node runs: spawn its actor (it plans its day at once).
+  caf::reacts_to<atom::add, joining_mailbox>>;
 
 // The store gateway: the only actor that touches the store; runs detached (blocking I/O).
 using store_actor = caf::typed_actor<
@@ -92,7 +94,9 @@ using directory_actor = caf::typed_actor<
   // Record a message that did not come from a draw (a reply) for caps and pair history.
   caf::reacts_to<atom::record, mailbox_id, mailbox_id>,
   // A mailbox's daily limit changed (its ramp moved) or it became (in)active.
-  caf::reacts_to<atom::upsert, mailbox_id, std::int32_t, bool>>;
+  caf::reacts_to<atom::upsert, mailbox_id, std::int32_t, bool>,
+  // A mailbox added while the node runs (its row is in the node's table): a new peer.
+  caf::reacts_to<atom::add, mailbox_id>>;
 
 // The node actor: answers for the whole node (status protocol over its shards).
 using node_actor = caf::typed_actor<

@@ -5,6 +5,7 @@
 #include "storage/store.hpp"
 #include "warmup/content.hpp"
 #include "warmup/engagement.hpp"
+#include "warmup/ramp.hpp"
 #include "warmup/types.hpp"
 
 #include <caf/atom.hpp>
@@ -119,6 +120,14 @@ struct day_seed {
   std::optional<std::vector<time_ms>> plan;
 };
 
+// A mailbox added to the store while the node runs, for its shard: its settings row (in the
+// node's table: it never moves), its ramp state and its state.
+struct joining_mailbox {
+  const mailbox_settings* settings = nullptr;
+  ramp_state ramp;
+  mailbox_state state = mailbox_state::active;
+};
+
 // A node's state, gathered from its shards (status protocol): shards that did not answer
 // in time are counted as missing, never waited on forever.
 struct node_view {
@@ -229,6 +238,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::peer_pick>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::mailbox_state_row>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::day_seed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::joining_mailbox)
 
 // Atoms of the internal protocols (at most 10 characters each).
 namespace warmup::atom {
@@ -258,6 +268,7 @@ using restart = caf::atom_constant<caf::atom("restart")>;
 using detail = caf::atom_constant<caf::atom("detail")>;
 using members = caf::atom_constant<caf::atom("members")>;
 using secret = caf::atom_constant<caf::atom("secret")>;
+using add = caf::atom_constant<caf::atom("add")>;
 }  // namespace warmup::atom
 
 // Types that will cross the network between nodes; registered on every node with

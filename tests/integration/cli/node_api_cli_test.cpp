@@ -238,3 +238,34 @@ TEST_F(node_api_cli, a_node_that_stops_cleanly_withdraws_its_console_url) {
   EXPECT_FALSE(contains(status.err + status.out, url.substr(0, url.size() - 1)))
     << status.err << status.out;
 }
+
+TEST_F(node_api_cli, a_mailbox_added_while_the_node_runs_joins_it_and_sends) {
+  env_["WARMUP_CLOCK_START"] = "2026-01-05T09:00";   // inside the sending window
+  auto url = start_node();
+  ASSERT_FALSE(url.empty());
+  auto add = warmup({"mailbox", "add", "late@joiner.test", "--organisation", "joiner.test"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  // The node's pool watcher reads it within seconds; its shard spawns its actor.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!contains(node_->err(), "event=mailbox_joined")
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(contains(node_->err(), "email=late@joiner.test")) << node_->err();
+  // It plans the rest of its day and sends, without a restart.
+  auto db = warmup::storage::open_store("", (dir_ / "data").string(), true);
+  auto m = db->find_mailbox("late@joiner.test");
+  ASSERT_TRUE(m);
+  std::size_t sent = 0;
+  deadline = std::chrono::steady_clock::now() + 40s;
+  while (sent == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(250ms);
+    for (const auto& row : db->intents(m->settings.id, 0, 1'000'000))
+      sent += row.outcome && row.outcome->status == warmup::storage::intent_status::sent;
+  }
+  EXPECT_GT(sent, 0u) << node_->err();
+  // The console sees its live actor.
+  auto api = client(url);
+  auto detail = json::parse(api.get_text("/api/v1/mailboxes/" + std::to_string(m->settings.id)));
+  EXPECT_EQ(detail["email"], "late@joiner.test") << detail.dump();
+  EXPECT_EQ(detail["live"]["running"], true) << detail.dump();
+}

@@ -393,3 +393,47 @@ TEST_F(ShardProtocol, AShardThatGoesTakesItsMailboxActorsWithIt) {
   // The other shard and its mailboxes carry on.
   EXPECT_EQ(view(1).mailboxes, 9u - members);
 }
+
+TEST_F(ShardProtocol, AMailboxThatJoinsARunningShardPlansSendsAndIsMailed) {
+  start(at(monday, 6));
+  run_between(at(monday, 6), at(monday, 8));
+  // Added to the store while the node runs; the pool watcher's part done by hand: the row
+  // into the table, the network, the directory, then its shard.
+  storage::mailbox_record r;
+  r.settings.email = "late@joiner.test";
+  r.settings.provider = "outlook.sim";
+  r.settings.organisation = "joiner.test";
+  r.settings.timezone = "UTC";
+  r.settings.ramp = ramp_params{4, 1.0, 40, 0.0, false, 1.0};
+  r.settings.id = store_->add_mailbox(r);
+  const auto* row = ctx_->mailboxes.add(r.settings);
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(ctx_->mailbox(r.settings.id), row);
+  net_->add_mailbox(row->id, row->provider);
+  self->send(ctx_->directory, atom::add::value, row->id);
+  const auto s = shard_of(row->email, 2);
+  const auto before = view(s).mailboxes;
+  self->send(ctx_->shards[s], atom::add::value, joining_mailbox{row, r.ramp, r.settings.state});
+  run();
+  EXPECT_EQ(view(s).mailboxes, before + 1);
+  // Joining twice (a watcher that saw it again) spawns nothing more.
+  self->send(ctx_->shards[s], atom::add::value, joining_mailbox{row, r.ramp, r.settings.state});
+  run();
+  EXPECT_EQ(view(s).mailboxes, before + 1);
+
+  run_between(at(monday, 8, 5), at(monday, 23, 55));
+  auto sent_by = [&](mailbox_id m) {
+    std::size_t n = 0;
+    for (auto& i : store_->intents(m, monday, monday))
+      n += i.outcome && i.outcome->status == storage::intent_status::sent;
+    return n;
+  };
+  EXPECT_GT(sent_by(row->id), 0u) << "it planned the rest of its day and sent";
+  // The others drew Monday's recipients before it joined; from Tuesday it is offered too.
+  run_between(at(monday + 1, 0), at(monday + 1, 23, 55), 10 * ms_per_minute);
+  std::size_t mailed = 0;
+  for (auto& other : store_->list_mailboxes({}))
+    for (auto& i : store_->intents(other.settings.id, monday + 1, monday + 1))
+      mailed += i.intent.to == row->id && i.intent.key.slot < reply_slot_base;
+  EXPECT_GT(mailed, 0u) << "the directory offers it to the other senders";
+}
