@@ -21,14 +21,24 @@
 // the exact distribution either way.
 //
 // Pair history: each message of the window is stored once, as the recipient's 4-byte id
-// in the sender's chronological list (the sender's list is the one a draw has already
-// brought into cache), with per-day counts so that start_day drops the days leaving the
-// window from the front of the list. A 2048-bit filter per member (two bits per
-// partner-id hash, set on both sides of every message) answers "no message in the
-// window" without reading any list, which is the answer for nearly every proposal;
-// being the sender's own, it is fetched into cache once at the start of a draw. Filters
-// only ever err towards "maybe", so they are rebuilt lazily, when the days that left
-// the window outweigh the live history.
+// in the sender's chronological list, with per-day counts so that start_day drops the
+// days leaving the window from the front of the list. One filter for the whole pool
+// (~2048 bits per member; three bits of one word per pair, set by every message)
+// answers "no message in the window" without reading any list, which is the answer for
+// nearly every proposal. Filters only ever err towards "maybe" (their marks are rebuilt
+// from the lists when the days that left the window outweigh the live history, when the
+// pool outgrows the table, or when organisations change in a way that moves pairs to
+// other words).
+//
+// Memory. At 100k members the directory is far larger than the caches, and a draw is
+// bound by its cache misses (and their address translations), not by arithmetic. So
+// what a draw reads is laid out by when it is needed: a small by-id table gives the
+// sender's place; the tree, the segment table and the per-block tables stay in cache;
+// the candidate's block is scanned in 8-byte keys; the filter word of two small
+// organisations is known from the block and fetched alongside the keys; the lines the
+// delivery writes (the recipient's entry, the sender's record and history end) are
+// prefetched during the draw. Plans and draws are the same as the straightforward
+// layout's: only the order of memory accesses changed.
 //
 // Internal share: when a draw goes to the sender's organisation and nobody there can
 // take the message, it is drawn outside as usual. pair_max <= 0 means no pair limit.
