@@ -82,9 +82,11 @@ void flush(self_ptr self, bool force) {
   auto& st = self->state;
   if (st.flushing || st.pending.empty())
     return;
+  // Rows nobody waits for (outcomes, registry, placements, counters) ride along with the
+  // next intent flush or the shard's next tick: one batch per tick instead of one per
+  // event keeps the gateway's messages and transactions few.
   if (!force && st.waiting.empty()
-      && st.pending_rows < static_cast<std::size_t>(st.ctx->cfg.store.batch_max)
-      && !self->mailbox().empty())
+      && st.pending_rows < static_cast<std::size_t>(st.ctx->cfg.store.batch_max))
     return;
   st.flushing = true;
   auto batch = std::move(st.pending);
