@@ -71,6 +71,19 @@ protected:
   epoch_t epoch = 0;
 };
 
+// True once a session of the test database waits for a lock (at most 4 s of polling): the
+// batch under test reached the other writer's row.
+bool a_session_waits_for_a_lock(const std::string& url) {
+  for (int i = 0; i < 200; ++i) {
+    if (pg_exec(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                     "current_database() AND wait_event_type = 'Lock'")
+        != "0")
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_F(pg_bulk_write, a_big_batch_of_outcomes_lands_after_statistics_saw_no_pending_intent) {
@@ -171,14 +184,7 @@ TEST_F(pg_bulk_write, an_intent_a_concurrent_writer_inserted_first_is_reported_n
   auto mine = batch();
   add_intents(mine, 0, 3);
   auto applied = std::async(std::launch::async, [&] { return db->apply(mine); });
-  bool waiting = false;
-  for (int i = 0; i < 200 && !waiting; ++i) {
-    waiting = pg_exec(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                           "current_database() AND wait_event_type = 'Lock'")
-              != "0";
-    if (!waiting)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const bool waiting = a_session_waits_for_a_lock(url);
   EXPECT_TRUE(waiting) << "the batch never waited for the other writer's key";
   tx.commit();
   auto r = applied.get();
@@ -234,14 +240,7 @@ TEST_F(pg_bulk_write, a_concurrent_outcome_that_commits_first_wins) {
     outcomes.outcomes.push_back({key(i), intent_status::sent, day0_start + 50, ""});
   auto applied = std::async(std::launch::async, [&] { return db->apply(outcomes); });
   // Wait (bounded) until our batch waits for that row lock, then let the other commit.
-  bool waiting = false;
-  for (int i = 0; i < 200 && !waiting; ++i) {
-    waiting = pg_exec(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                           "current_database() AND wait_event_type = 'Lock'")
-              != "0";
-    if (!waiting)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const bool waiting = a_session_waits_for_a_lock(url);
   EXPECT_TRUE(waiting) << "the batch never waited for the row lock";
   tx.commit();
   ASSERT_FALSE(applied.get().stale_epoch);
