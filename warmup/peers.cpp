@@ -68,7 +68,9 @@ constexpr int max_rejections = 32;
 constexpr std::uint32_t max_block_members = 32;
 constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
 constexpr day_number no_day = std::numeric_limits<day_number>::min();
-constexpr std::uint32_t no_group = std::numeric_limits<std::uint32_t>::max();
+// A filter group is an organisation index, with this bit set when the organisation is
+// not small (its pairs use member-pair words).
+constexpr std::uint32_t large_group = 0x80000000u;
 
 struct block_range {
   std::uint32_t begin = 0;
@@ -184,7 +186,7 @@ struct peer_directory::impl {
     std::uint32_t organisation = 0;
     std::uint16_t provider = 0;
     bool split_org = false;        // the organisation spans several providers
-    std::uint32_t group = no_group;   // its filter group (see filter_group)
+    std::uint32_t group = large_group;  // its filter group (see filter_group)
   };
   // Where a slot sits while built.
   struct placement {
@@ -275,8 +277,12 @@ struct peer_directory::impl {
   static constexpr std::size_t filter_words_per_member = 32;
   std::vector<std::uint64_t> pair_filter;
   // Organisations small enough for their pairs to share a filter word (see
-  // filter_group), as of the last build; a change re-marks the whole history.
+  // filter_group), as of the last build. An organisation that changed class since the
+  // last full rebuild of the marks is "flipped": its pairs are checked under both
+  // words, so a member joining or leaving never forces re-marking the whole history.
   std::vector<std::uint8_t> small_organisation;
+  std::vector<std::uint8_t> flipped_organisation;
+  std::size_t flipped_count = 0;
   std::vector<std::uint32_t> block_group;  // filter group by block
   bool filter_stale = false;  // marks may be under words that no longer apply
   // Members removed in the window (id, day): others' lists still hold their messages,
@@ -460,7 +466,7 @@ struct peer_directory::impl {
     classify_organisations();
     for (auto& seg : segments)
       seg.group = filter_group(seg.organisation);
-    block_group.assign(block_begin.size() - 1, no_group);
+    block_group.assign(block_begin.size() - 1, large_group);
     for (const auto& seg : segments)
       std::fill(block_group.begin() + seg.org_begin, block_group.begin() + seg.org_end,
                 seg.group);
@@ -533,13 +539,32 @@ struct peer_directory::impl {
   // The word of a pair of groups, or no_word when either is not a small organisation.
   static constexpr std::size_t no_word = std::numeric_limits<std::size_t>::max();
   std::size_t group_word(std::uint32_t group_a, std::uint32_t group_b) const {
-    if (group_a == no_group || group_b == no_group)
+    if (((group_a | group_b) & large_group) != 0)
       return no_word;
-    // Symmetric like the member pairs' word, but a different mix (an organisation pair
-    // should not land where a member pair with the same numbers does).
-    const auto low = std::min(group_a, group_b);
-    const auto high = std::max(group_a, group_b);
+    return organisation_word(group_a, group_b);
+  }
+  // Symmetric like the member pairs' word, but a different mix (an organisation pair
+  // should not land where a member pair with the same numbers does).
+  std::size_t organisation_word(std::uint32_t org_a, std::uint32_t org_b) const {
+    const auto low = std::min(org_a, org_b);
+    const auto high = std::max(org_a, org_b);
     return word_of(mix_pair(low, ~high) ^ 0x6F7267616E697361ull);
+  }
+  bool flipped(std::uint32_t group) const {
+    const auto org = group & ~large_group;
+    return org < flipped_organisation.size() && flipped_organisation[org] != 0;
+  }
+  // After the pair's word (`used`) said "no": the other word, when either organisation
+  // changed class since the marks were last rebuilt.
+  bool maybe_under_old_word(std::uint32_t group_a, std::uint32_t group_b, std::uint64_t h,
+                            std::size_t used) const {
+    if (flipped_count == 0 || !(flipped(group_a) || flipped(group_b)))
+      return false;
+    const auto other = used == group_word(group_a, group_b)
+                         ? word_of(h)
+                         : organisation_word(group_a & ~large_group, group_b & ~large_group);
+    const auto mask = mask_of(h);
+    return (pair_filter[other] & mask) == mask;
   }
   filter_probe probe_of(mailbox_id a, std::uint32_t group_a, mailbox_id b,
                         std::uint32_t group_b) const {
@@ -551,7 +576,8 @@ struct peer_directory::impl {
   bool maybe_pair(mailbox_id a, std::uint32_t group_a, mailbox_id b,
                   std::uint32_t group_b) const {
     const auto p = probe_of(a, group_a, b, group_b);
-    return (pair_filter[p.word] & p.mask) == p.mask;
+    return (pair_filter[p.word] & p.mask) == p.mask
+           || maybe_under_old_word(group_a, group_b, mix_pair(a, b), p.word);
   }
   void mark_pair(mailbox_id a, std::uint32_t group_a, mailbox_id b, std::uint32_t group_b) {
     const auto p = probe_of(a, group_a, b, group_b);
@@ -565,14 +591,14 @@ struct peer_directory::impl {
   std::uint32_t filter_group(std::uint32_t organisation) const {
     return organisation < small_organisation.size() && small_organisation[organisation]
              ? organisation
-             : no_group;
+             : organisation | large_group;
   }
   std::uint32_t group_of_slot(std::uint32_t s) const {
     return dirty ? filter_group(members[s].organisation)
                  : segments[records[s].at.segment].group;
   }
-  // Recomputes which organisations are small; any change re-marks the history (at the
-  // end of the build).
+  // Recomputes which organisations are small. A change re-marks the history at the end
+  // of the build while the history is short; else the organisations are flipped.
   void classify_organisations() {
     std::vector<std::uint32_t> size(organisation_names.size(), 0);
     for (const auto& m : members)
@@ -586,20 +612,32 @@ struct peer_directory::impl {
       small[o] = size[o] > 0 && size[o] <= limit;
     auto old = small_organisation;
     old.resize(small.size(), 0);
+    flipped_organisation.resize(small.size(), 0);
     for (std::size_t o = 0; o < small.size(); ++o)
       if (small[o] != old[o]) {
-        filter_stale = true;
-        break;
+        if (short_history()) {
+          filter_stale = true;
+        } else if (flipped_organisation[o] == 0) {
+          flipped_organisation[o] = 1;
+          ++flipped_count;
+        }
       }
     small_organisation = std::move(small);
   }
 
-  // Grows the filter to the pool (never shrinks: a smaller pool only reads fewer
-  // "maybe"s), re-marking the history when it does.
+  // Re-marking the history costs about as much as rebuilding the draw structure while
+  // the history holds at most a few messages per member.
+  bool short_history() const {
+    return live_history <= 8 * live_count;
+  }
+  // Grows the filter with the pool (never shrinks: a smaller pool only reads fewer
+  // "maybe"s), re-marking the history when it does. A pool may outgrow the table by a
+  // quarter (a few more "maybe"s) before it grows, and with a long history it grows by
+  // half at once: members joining one by one do not re-mark the history each time.
   void size_pair_filter(std::size_t members_now) {
     const auto words = std::max<std::size_t>(64, members_now * filter_words_per_member);
-    if (words > pair_filter.size()) {
-      pair_filter.assign(words, 0);
+    if (words > pair_filter.size() + pair_filter.size() / 4) {
+      pair_filter.assign(short_history() ? words : words + words / 2, 0);
       rebuild_filters();
     }
   }
@@ -634,6 +672,8 @@ struct peer_directory::impl {
     flush();
     stale_history = 0;
     filter_stale = false;
+    std::fill(flipped_organisation.begin(), flipped_organisation.end(), 0);
+    flipped_count = 0;
   }
 
   // Messages of the pair (slots a, b) in the window, either way.
@@ -818,7 +858,9 @@ struct peer_directory::impl {
       const auto candidate = keys[pos].id;
       const auto h = mix_pair(sender, candidate);
       const auto mask = mask_of(h);
-      if ((pair_filter[early_word != no_word ? early_word : word_of(h)] & mask) != mask)
+      const auto word = early_word != no_word ? early_word : word_of(h);
+      if ((pair_filter[word] & mask) != mask
+          && !maybe_under_old_word(sender_group, block_group[block], h, word))
         return pos;  // no message of the pair in the window: k = 0, accepted
       const auto k = count_in_lists(sender_slot, entries[pos].slot, sender, candidate);
       if (!pair_exhausted(k) && (k == 0 || r.uniform() < decay(k)))

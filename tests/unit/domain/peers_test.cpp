@@ -596,6 +596,45 @@ TEST(peers, pair_counts_are_exact_in_a_large_pool_of_small_and_large_organisatio
   if (c->cc)
     log.emplace_back(day, pool[300].id, *c->cc);
   expect_counts_match(d, log, day, "after organisation moves");
+
+  // A member joins an untouched organisation of two (it becomes large for this pool)
+  // and one leaves an organisation of three (it becomes small). The history is long, so
+  // these organisations are not re-marked but checked under both words: counts stay
+  // exact, and further days of draws never take a pair past pair_max.
+  std::vector<std::string> triple_orgs;
+  for (const auto& [name, at] : members_of)
+    if (at.size() == 3)
+      triple_orgs.push_back(name);
+  ASSERT_GE(pairs_orgs.size(), 3u);
+  ASSERT_FALSE(triple_orgs.empty());
+  const auto& host = pool[members_of[pairs_orgs[2]][0]];
+  add(d, {9000, host.provider, pairs_orgs[2], 1000});
+  const auto leaving = pool[members_of[triple_orgs[0]][0]].id;
+  d.remove(leaving);
+  std::erase_if(log, [&](const auto& m) {
+    return std::get<1>(m) == leaving || std::get<2>(m) == leaving;  // no longer a member
+  });
+  c = d.choose(pool[300].id, r);
+  ASSERT_TRUE(c);
+  log.emplace_back(day, pool[300].id, c->to);
+  if (c->cc)
+    log.emplace_back(day, pool[300].id, *c->cc);
+  expect_counts_match(d, log, day, "after organisations changed class");
+  for (++day; day < 511; ++day) {
+    d.start_day(day);
+    for (std::size_t i = 0; i < pool.size(); i += 2) {
+      if (pool[i].id == leaving)
+        continue;
+      auto next_choice = d.choose(pool[i].id, r);
+      ASSERT_TRUE(next_choice);
+      log.emplace_back(day, pool[i].id, next_choice->to);
+      ASSERT_LE(d.pair_count(pool[i].id, next_choice->to), 4);
+      if (next_choice->cc)
+        log.emplace_back(day, pool[i].id, *next_choice->cc);
+    }
+  }
+  --day;
+  expect_counts_match(d, log, day, "days after organisations changed class");
 }
 
 TEST(peers, exhausted_pairs_between_small_organisations_are_never_drawn) {
