@@ -1013,11 +1013,28 @@ batch_result pg_store::apply(const write_batch& b) {
   return apply_many({b}).front();
 }
 
+namespace {
+
+// Only intents gate a send (it leaves once its intent is durable). A transaction without
+// any commits asynchronously: atomic as ever, durable a moment later (wal_writer_delay).
+// A crash of the database server can lose its last such commits, as a crash of the
+// engine loses its last lazy rows: their intents are reconciled as skipped, never resent.
+void commit_lazy_rows_asynchronously(pqxx::transaction_base& tx,
+                                     const std::vector<write_batch>& batches) {
+  for (const auto& b : batches)
+    if (!b.intents.empty())
+      return;
+  tx.exec0("SET LOCAL synchronous_commit TO off");
+}
+
+}  // namespace
+
 std::vector<batch_result> pg_store::apply_many(const std::vector<write_batch>& batches) {
   if (batches.empty())
     return {};
   return guarded("apply write batches", [&](pg_connection& c) {
     pqxx::work tx(*c.conn);
+    commit_lazy_rows_asynchronously(tx, batches);
     auto results = write_fenced(c, tx, batches);
     tx.commit();
     return results;
@@ -1073,6 +1090,7 @@ std::vector<batch_result> pg_store::apply_many_once(const std::string& writer, s
   const std::string key = "commit." + writer;
   return guarded("apply write batches", [&](pg_connection& c) {
     pqxx::work tx(*c.conn);
+    commit_lazy_rows_asynchronously(tx, batches);
     // FOR UPDATE: a second process of the same writer name waits instead of racing.
     auto done = run(c, tx, "SELECT value FROM meta WHERE key = $1 FOR UPDATE", {key});
     if (!done.empty())
