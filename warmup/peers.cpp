@@ -3,7 +3,7 @@
 // Layout. Members live in slots (stable while a member exists) and, for drawing, in an
 // order sorted by (provider, organisation, id): every provider is one contiguous range
 // and every organisation one range per provider it spans. That order is cut into
-// blocks of at most 32 members that never straddle an organisation, and a Fenwick tree
+// blocks of at most 32 members that never straddle an organisation, and a sum tree
 // over the blocks holds the sum of the members' own weights w(r) = healthy factor x
 // capacity factor, in fixed point (integers: sums are exact, a member of weight 0 is
 // never hit). The factors that depend on the SENDER are constant over whole block
@@ -97,50 +97,72 @@ std::uint32_t intern(std::vector<std::string>& names,
   return it->second;
 }
 
-// Fenwick (binary indexed) tree of unsigned weights; arithmetic is modulo 2^64, so a
-// decrease is added as its two's complement and every prefix stays exact.
-class fenwick_tree {
+// A sum tree of unsigned weights with eight children per node, each node's children in
+// one cache line: a search reads ~5 lines top-down (a Fenwick tree over the same ~10k
+// blocks reads 14, each waiting for the one before). Arithmetic is modulo 2^64, so a
+// decrease is added as its two's complement and every sum stays exact; a search finds
+// the same leaf as any exact prefix search.
+class block_sum_tree {
 public:
+  static constexpr std::size_t fan = 8;
+
   void assign(const std::vector<std::uint64_t>& leaves) {
-    n_ = leaves.size();
-    tree_.assign(n_ + 1, 0);
-    for (std::size_t i = 1; i <= n_; ++i) {
-      tree_[i] += leaves[i - 1];
-      if (auto up = i + (i & (~i + 1)); up <= n_)
-        tree_[up] += tree_[i];
+    levels_.clear();
+    std::vector<std::uint64_t> level(leaves);
+    // Level 0 holds the leaves; each level above sums groups of `fan`; the top level
+    // is one group. Every level is padded to whole groups with zeros.
+    while (true) {
+      const auto groups = std::max<std::size_t>(1, (level.size() + fan - 1) / fan);
+      level.resize(groups * fan, 0);
+      auto& stored = levels_.emplace_back(groups);
+      for (std::size_t i = 0; i < level.size(); ++i)
+        stored[i / fan].sum[i % fan] = level[i];
+      if (groups == 1)
+        break;
+      std::vector<std::uint64_t> up(groups, 0);
+      for (std::size_t i = 0; i < level.size(); ++i)
+        up[i / fan] += level[i];
+      level = std::move(up);
     }
-    top_bit_ = 1;
-    while (top_bit_ * 2 <= n_)
-      top_bit_ *= 2;
   }
   void add(std::size_t index, std::uint64_t delta) {
-    for (auto i = index + 1; i <= n_; i += i & (~i + 1))
-      tree_[i] += delta;
+    for (auto& level : levels_) {
+      level[index / fan].sum[index % fan] += delta;
+      index /= fan;
+    }
   }
   // Sum of the leaves [0, count).
   std::uint64_t prefix(std::size_t count) const {
     std::uint64_t sum = 0;
-    for (auto i = count; i > 0; i -= i & (~i + 1))
-      sum += tree_[i];
+    for (const auto& level : levels_) {
+      const auto& group = level[count / fan];
+      for (std::size_t i = 0; i < count % fan; ++i)
+        sum += group.sum[i];
+      count /= fan;
+    }
     return sum;
   }
   // The leaf i with prefix(i) <= target < prefix(i + 1) (target < total); `target`
   // becomes the offset inside leaf i.
   std::size_t find(std::uint64_t& target) const {
-    std::size_t at = 0;
-    for (auto step = top_bit_; step > 0; step /= 2) {
-      if (at + step <= n_ && tree_[at + step] <= target) {
-        at += step;
-        target -= tree_[at];
+    std::size_t node = 0;
+    for (auto level = levels_.size(); level-- > 0;) {
+      const auto& child = levels_[level][node].sum;
+      std::size_t j = 0;
+      while (j + 1 < fan && target >= child[j]) {
+        target -= child[j];
+        ++j;
       }
+      node = node * fan + j;
     }
-    return at;
+    return node;
   }
 
 private:
-  std::size_t n_ = 0;
-  std::size_t top_bit_ = 0;
-  std::vector<std::uint64_t> tree_;
+  struct alignas(64) group {
+    std::uint64_t sum[fan] = {};
+  };
+  std::vector<std::vector<group>> levels_;  // [0] = leaves
 };
 
 }  // namespace
@@ -256,7 +278,7 @@ struct peer_directory::impl {
   std::vector<segment> segments;
   std::vector<sender_key> sender_by_id;     // ids below dense_slot.size()
   std::vector<std::uint32_t> block_begin;   // block -> first position; size blocks + 1
-  fenwick_tree tree;                        // block weights
+  block_sum_tree tree;                      // block weights
   std::uint64_t total = 0;                  // all weights
   std::vector<std::uint64_t> provider_total;   // by provider index
   std::vector<std::uint64_t> org_total;        // by segment

@@ -1,5 +1,5 @@
 // peers.hpp: the pool directory and peer selection. A weighted draw over every eligible
-// mailbox of the pool in O(log N) per draw (Fenwick tree over recipients ordered by
+// mailbox of the pool in O(log N) per draw (a sum tree over blocks of recipients ordered by
 // provider and organisation), with inbound caps and a 7-day pair history.
 #pragma once
 
