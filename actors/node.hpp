@@ -59,7 +59,7 @@ public:
   // Blocking; call from a non-scheduler thread (main). Throws storage::store_error.
   node_start_report start();
   // Simulated clock only: runs the engine until engine time `until`; returns the number
-  // of clock steps. Blocking.
+  // of clock steps this call took. Blocking.
   std::uint64_t run_until(time_ms until);
   // Flushes every shard and stops all actors; safe to call twice. Returns false if a
   // shard could not flush (its writes are lost and it said so in the log).

@@ -697,7 +697,7 @@ caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engi
       self->send(st.ctx->store, atom::meta::value, std::string{"engine.now_ms"},
                  std::to_string(st.until));
       if (st.done.pending())
-        st.done.deliver(st.steps);
+        st.done.deliver(st.steps - st.steps_at_start);
       return;
     }
     clock.set(next);
@@ -722,10 +722,11 @@ caf::behavior sim_driver(caf::stateful_actor<sim_driver_state>* self, const engi
       self->send(st.ctx->shards[i], atom::tick::value, next);
   };
   return {
-    // Run until engine time `until`; answers the number of steps taken.
+    // Run until engine time `until`; answers the number of steps this run took.
     [=](atom::start, time_ms until) {
       auto& st = self->state;
       st.until = until;
+      st.steps_at_start = st.steps;
       st.done = self->make_response_promise();
       if (st.ctx->tracker->pending() == 0)
         step();

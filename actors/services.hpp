@@ -165,7 +165,8 @@ struct sim_driver_state {
   std::shared_ptr<sandbox::network> net;
   time_ms until = 0;
   time_ms quantum = 5 * ms_per_minute;   // engine time covered by one step (< the 12 min gap)
-  std::uint64_t steps = 0;
+  std::uint64_t steps = 0;            // since the driver started
+  std::uint64_t steps_at_start = 0;   // ... when the current run_until began
   day_number last_cleanup = 0;
   caf::response_promise done;
   static inline const char* name = "sim_driver";
