@@ -1,6 +1,6 @@
 // peers.hpp: the pool directory and peer selection. A weighted draw over every eligible
-// mailbox of the pool in O(log N) per draw (a sum tree over blocks of recipients ordered by
-// provider and organisation), with inbound caps and a 7-day pair history.
+// mailbox of the pool in O(log N) per draw (a sum tree over blocks of recipients ordered
+// by provider and organisation), with inbound caps and a 7-day pair history.
 #pragma once
 
 #include "warmup/random.hpp"

@@ -689,3 +689,34 @@ TEST(peers, large_weight_factors_shrink_the_fixed_point_scale_without_losing_the
   EXPECT_LE(plain, 35);
   EXPECT_EQ(healthy + plain, 5000);
 }
+
+TEST(peers, draws_follow_the_weights_across_a_deep_block_tree) {
+  // 600 single-member organisations are 600 blocks: four levels of the 8-ary sum tree,
+  // with runs of zero-weight (inactive) blocks between the five that take mail.
+  peer_rules rules;
+  rules.cc_rate = 0.0;
+  rules.pair_max = 0;  // no pair limit and no decay: only the members' own weights
+  rules.pair_decay = 1.0;
+  std::vector<pool_member> pool;
+  const std::set<mailbox_id> open = {7, 150, 333, 480, 599};
+  const std::set<mailbox_id> healthy = {150, 480};
+  for (mailbox_id id = 1; id <= 600; ++id)
+    pool.push_back({id, "p1", "solo" + std::to_string(id), 1000000, healthy.contains(id),
+                    open.contains(id)});
+  pool.push_back({1000, "p2", "sender", 10});
+  auto d = directory_of(pool, rules);
+  rng r(8);
+  std::map<mailbox_id, int> hits;
+  constexpr int draws = 20000;
+  for (int i = 0; i < draws; ++i) {
+    auto c = d.choose(1000, r);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(open.contains(c->to)) << c->to;
+    ++hits[c->to];
+  }
+  // Capacity barely moves (20000 of 1.5M each): healthy 1.8 / 6.6, plain 1 / 6.6.
+  for (auto id : open) {
+    const double expected = (healthy.contains(id) ? 1.8 : 1.0) / 6.6;
+    EXPECT_NEAR(hits[id] / double(draws), expected, 0.015) << id;
+  }
+}
