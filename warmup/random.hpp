@@ -69,10 +69,14 @@ inline std::int64_t rng::uniform_int(std::int64_t lo, std::int64_t hi) {
     static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo) + 1;
   if (range == 0)  // the whole int64 range
     return static_cast<std::int64_t>(next());
-  const std::uint64_t threshold = (0 - range) % range;
   std::uint64_t x = next();
-  while (x < threshold)
-    x = next();
+  // threshold < range, so a draw of at least `range` is never redrawn: the division
+  // that computes the threshold is needed only below it (almost never for wide ranges).
+  if (x < range) {
+    const std::uint64_t threshold = (0 - range) % range;
+    while (x < threshold)
+      x = next();
+  }
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + x % range);
 }
 
