@@ -32,6 +32,9 @@ protected:
     cli_test::SetUp();
     env_["WARMUP_NODE_SHARD_COUNT"] = "8";
     env_["WARMUP_CONSOLE_TOKEN"] = token;
+    // Engine time independent of the time of day the suite runs at (the CLI's store path
+    // and the node agree on "today" through the engine time the node writes).
+    env_["WARMUP_CLOCK_START"] = "2026-01-05T09:00";
   }
   // Starts the demo node; its URL (port 0: chosen by the system).
   std::string start_node() {
@@ -240,7 +243,6 @@ TEST_F(node_api_cli, a_node_that_stops_cleanly_withdraws_its_console_url) {
 }
 
 TEST_F(node_api_cli, a_mailbox_added_while_the_node_runs_joins_it_and_sends) {
-  env_["WARMUP_CLOCK_START"] = "2026-01-05T09:00";   // inside the sending window
   auto url = start_node();
   ASSERT_FALSE(url.empty());
   auto add = warmup({"mailbox", "add", "late@joiner.test", "--organisation", "joiner.test"});
