@@ -4,6 +4,7 @@
 // same two writes per send in bulk (COPY, then one UPDATE from the copied outcomes), and a
 // COPY of each send's final row (the floor of any design). Starts its own server (fsync,
 // synchronous commit, production checkpoint spacing); asserts nothing.
+#include "bench/pg_server.hpp"
 #include "storage/open_store.hpp"
 #include "storage/store.hpp"
 
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 
 using namespace warmup;
 using namespace warmup::storage;
+using warmup::bench::run_command;
 
 namespace {
 
@@ -39,19 +42,6 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p) != nullptr)
-    out += buf;
-  pclose(p);
-  while (!out.empty() && out.back() == '\n')
-    out.pop_back();
-  return out;
-}
 
 mailbox_record bench_mailbox(std::size_t i) {
   mailbox_record r;
@@ -72,19 +62,18 @@ int main(int argc, char** argv) {
   const std::size_t sends = argc > 2 ? std::stoul(argv[2]) : 200'000;
   constexpr std::size_t rows_per_call = 2'000;  // the store gateway's group commit size
   constexpr shard_id shards = 8;
-  const std::string script = std::string(WARMUP_SOURCE_DIR) + "/deploy/pg-test-server.sh";
-
-  auto pattern = (fs::temp_directory_path() / "warmup-pg-bench-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr)
-    return 1;
-  const std::string dir = pattern;
   // Durable: fsync and synchronous commit on, so commits cost what they cost in production.
   // PG_BENCH_SERVER=<url>: an already running server (to watch it with
   // pg_stat_statements or perf); it must run with fsync on for the figures to mean much.
   const char* given = std::getenv("PG_BENCH_SERVER");
-  auto server = given != nullptr
-                  ? std::string(given)
-                  : run("PG_TEST_DURABLE=1 '" + script + "' start '" + dir + "' 2>&1");
+  std::optional<bench::pg_server> own;
+  if (given == nullptr)
+    own.emplace("pg-bench", true);
+  auto scratch = (fs::temp_directory_path() / "warmup-pg-bench-files-XXXXXX").string();
+  if (mkdtemp(scratch.data()) == nullptr)
+    return 1;
+  const std::string dir = scratch;
+  const std::string server = given != nullptr ? std::string(given) : own->answer();
   if (server.rfind("postgresql://", 0) != 0) {
     std::printf("pg_bench: the server did not start: %s\n", server.c_str());
     return 1;
@@ -98,7 +87,8 @@ int main(int argc, char** argv) {
     tx.exec("CREATE DATABASE bench");
   }
   std::printf("pg_bench: PostgreSQL %s (fsync on), %zu mailboxes, %zu sends\n",
-              run("psql '" + server + "' -Atc 'SHOW server_version'").c_str(), mailboxes, sends);
+              run_command("psql '" + server + "' -Atc 'SHOW server_version'").c_str(), mailboxes,
+              sends);
 
   try {
     auto store = open_postgres(db_url);
@@ -156,7 +146,8 @@ int main(int argc, char** argv) {
     // first touched after a checkpoint is logged whole, so randomly keyed index inserts
     // cost far more WAL (and commit time) when checkpoints are frequent.
     auto server_counters = [&] {
-      auto v = run("psql '" + db_url + "' -Atc \"SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, "
+      auto v = run_command("psql '" + db_url
+                           + "' -Atc \"SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, "
                    "checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter\"");
       auto bar = v.find('|');
       return std::pair<double, long>{bar == std::string::npos ? 0.0 : std::atof(v.c_str()),
@@ -214,11 +205,11 @@ int main(int argc, char** argv) {
             << at + 500 << ",\n";
       }
     }
-    run("psql '" + db_url
+    run_command("psql '" + db_url
         + "' -qc 'CREATE TABLE bench_copy (LIKE send_intents INCLUDING ALL)' 2>&1");
     auto before_copy = server_counters();
     t0 = clock_type::now();
-    auto copied = run("psql '" + db_url + "' -c \"\\copy bench_copy (day, mailbox, slot, "
+    auto copied = run_command("psql '" + db_url + "' -c \"\\copy bench_copy (day, mailbox, slot, "
                       "to_mailbox, message_id, planned_at, recorded_at, status, outcome_at, "
                       "detail) FROM '" + csv + "' WITH (FORMAT csv)\" 2>&1");
     double copy_s = seconds_since(t0);
@@ -247,13 +238,14 @@ int main(int argc, char** argv) {
         out << k.day << ',' << k.mailbox << ',' << k.slot << ",sent," << at + 500 << ",\n";
       }
     }
-    run("psql '" + db_url
+    run_command("psql '" + db_url
         + "' -qc 'CREATE TABLE bench_two_phase (LIKE send_intents INCLUDING ALL)' 2>&1");
     t0 = clock_type::now();
-    auto copied_intents = run("psql '" + db_url + "' -c \"\\copy bench_two_phase (day, mailbox, "
+    auto copied_intents = run_command("psql '" + db_url
+                                      + "' -c \"\\copy bench_two_phase (day, mailbox, "
                               "slot, to_mailbox, message_id, planned_at, recorded_at, status) "
                               "FROM '" + intents_csv + "' WITH (FORMAT csv)\" 2>&1");
-    auto copied_outcomes = run(
+    auto copied_outcomes = run_command(
       "psql '" + db_url + "' -q -v ON_ERROR_STOP=1 "
       "-c 'CREATE TEMP TABLE staged (day integer, mailbox bigint, slot integer, status text, "
       "outcome_at bigint, detail text)' "
@@ -269,12 +261,13 @@ int main(int argc, char** argv) {
                 copied_outcomes.empty() ? "" : ("; " + copied_outcomes).c_str());
     // And the most literal reading: a raw COPY of the same rows, intent rows into a table
     // like send_intents and outcome rows into a table keyed like them, no UPDATE at all.
-    run("psql '" + db_url + "' -qc 'CREATE TABLE bench_raw_intents (LIKE send_intents "
+    run_command("psql '" + db_url + "' -qc 'CREATE TABLE bench_raw_intents (LIKE send_intents "
         "INCLUDING ALL)' -c 'CREATE TABLE bench_raw_outcomes (day integer, mailbox bigint, "
         "slot bigint, status text NOT NULL, outcome_at bigint, detail text, "
         "PRIMARY KEY (day, mailbox, slot))' 2>&1");
     t0 = clock_type::now();
-    auto raw = run("psql '" + db_url + "' -q -v ON_ERROR_STOP=1 -c \"\\copy bench_raw_intents "
+    auto raw = run_command("psql '" + db_url
+                           + "' -q -v ON_ERROR_STOP=1 -c \"\\copy bench_raw_intents "
                    "(day, mailbox, slot, to_mailbox, message_id, planned_at, recorded_at, "
                    "status) FROM '" + intents_csv + "' WITH (FORMAT csv)\" -c \"\\copy "
                    "bench_raw_outcomes FROM '" + outcomes_csv + "' WITH (FORMAT csv)\" 2>&1");
@@ -292,8 +285,6 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::printf("pg_bench: %s\n", e.what());
   }
-  if (given == nullptr)
-    run("'" + script + "' stop '" + dir + "' 2>&1");
   std::error_code ignored;
   fs::remove_all(dir, ignored);
   return 0;

@@ -5,6 +5,8 @@
 #include "messages/messages.hpp"
 #include "storage/open_store.hpp"
 
+#include "bench/pg_server.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <pqxx/pqxx>
@@ -19,20 +21,6 @@
 using namespace warmup;
 
 namespace {
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p) != nullptr)
-    out += buf;
-  pclose(p);
-  while (!out.empty() && out.back() == '\n')
-    out.pop_back();
-  return out;
-}
 
 storage::mailbox_record startup_mailbox(std::size_t i) {
   storage::mailbox_record r;
@@ -49,22 +37,12 @@ storage::mailbox_record startup_mailbox(std::size_t i) {
 
 int main(int argc, char** argv) {
   const std::size_t mailboxes = argc > 1 ? std::stoul(argv[1]) : 100'000;
-  // The source tree: $WARMUP_SOURCE_DIR, else where this file was compiled from.
-  const char* env_source = std::getenv("WARMUP_SOURCE_DIR");
-  const std::string source =
-    env_source != nullptr && *env_source != '\0'
-      ? std::string(env_source)
-      : std::filesystem::path(__FILE__).parent_path().parent_path().string();
-  const std::string script = source + "/deploy/pg-test-server.sh";
-  auto pattern = (std::filesystem::temp_directory_path() / "warmup-pg-startup-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr)
-    return 1;
-  const std::string dir = pattern;
-  auto server = run("'" + script + "' start '" + dir + "' 2>&1");
-  if (server.rfind("postgresql://", 0) != 0) {
-    std::printf("pg_startup: the server did not start: %s\n", server.c_str());
+  bench::pg_server pg("pg-startup", false);
+  if (!pg.up()) {
+    std::printf("pg_startup: the server did not start: %s\n", pg.answer().c_str());
     return 1;
   }
+  const std::string& server = pg.answer();
   try {
     {
       std::vector<storage::mailbox_record> records;
@@ -93,8 +71,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::printf("pg_startup: %s\n", e.what());
   }
-  run("'" + script + "' stop '" + dir + "' 2>&1");
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
   return 0;
 }
