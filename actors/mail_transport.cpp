@@ -540,6 +540,15 @@ void dispatch(coordinator_ptr self, const std::string& host) {
   }
 }
 
+// A call for mailbox `box`'s IMAP host (processing, reload or cleanup), queued per host.
+pending_call imap_call(const std::shared_ptr<const real_mailbox>& box) {
+  pending_call call;
+  call.job.is_send = false;
+  call.job.box = box;
+  call.host = "imap:" + box->account.imap.host;
+  return call;
+}
+
 void enqueue(coordinator_ptr self, pending_call call) {
   auto host = call.host;
   self->state.hosts[host].waiting.push_back(std::move(call));
@@ -598,19 +607,13 @@ caf::behavior mail_coordinator(coordinator_ptr self, const engine_context* ctx,
         const auto today = engine_clock::system_now() / ms_per_day;
         if (auto& last = s.cleaned_on[task.recipient]; last != today) {
           last = today;
-          pending_call sweep;
-          sweep.job.is_send = false;
+          auto sweep = imap_call(it->second);
           sweep.job.is_cleanup = true;
-          sweep.job.box = it->second;
-          sweep.host = "imap:" + it->second->account.imap.host;
           enqueue(self, std::move(sweep));
         }
       }
-      pending_call call;
-      call.job.is_send = false;
-      call.job.box = it->second;
+      auto call = imap_call(it->second);
       call.job.task = std::move(task);
-      call.host = "imap:" + it->second->account.imap.host;
       call.receive_rp = self->make_response_promise<receive_result>();
       auto rp = call.receive_rp;
       enqueue(self, std::move(call));
@@ -626,11 +629,8 @@ caf::behavior mail_coordinator(coordinator_ptr self, const engine_context* ctx,
         joining->id = id;
         it = s.boxes.emplace(id, std::move(joining)).first;
       }
-      pending_call call;
-      call.job.is_send = false;
+      auto call = imap_call(it->second);
       call.job.is_reload = true;
-      call.job.box = it->second;
-      call.host = "imap:" + it->second->account.imap.host;
       enqueue(self, std::move(call));
     },
     [=](retry_atom, std::uint64_t id) {
