@@ -48,6 +48,7 @@ void publish_next_due(self_ptr self) {
 }
 
 void finish_stop_if_done(self_ptr self);
+void finish_drain(self_ptr self);
 
 void flush(self_ptr self, bool force);
 
@@ -97,6 +98,7 @@ void flush(self_ptr self, bool force) {
   batch.epoch = st.epoch;
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
+  st.intents_committing = waiting.size();
   std::vector<slot_key> keys;
   keys.reserve(batch.intents.size());
   for (const auto& in : batch.intents)
@@ -107,6 +109,7 @@ void flush(self_ptr self, bool force) {
       [=](const storage::batch_result& r) mutable {
         auto& s = self->state;
         s.flushing = false;
+        s.intents_committing = 0;
         if (r.stale_epoch) {
           for (auto& [idx, rp] : waiting)
             rp.deliver(false);
@@ -120,17 +123,22 @@ void flush(self_ptr self, bool force) {
           }
         }
         flush(self, s.stopping);
+        if (s.draining && s.drained())
+          finish_drain(self);
         finish_stop_if_done(self);
         s.ctx->tracker->end();
       },
       [=](caf::error& err) mutable {
         auto& s = self->state;
         s.flushing = false;
+        s.intents_committing = 0;
         spdlog::error("event=store_write_failed shard={} epoch={} error=\"{}\"", s.id, s.epoch,
                       to_string(err));
         for (auto& [idx, rp] : waiting)
           rp.deliver(false);
         flush(self, s.stopping);
+        if (s.draining && s.drained())
+          finish_drain(self);
         finish_stop_if_done(self);
         s.ctx->tracker->end();
       });
@@ -143,10 +151,11 @@ void finish_drain(self_ptr self) {
   if (!s.draining)
     return;
   s.draining = false;
-  if (!s.in_flight.empty())
-    spdlog::warn("event=shard_stop_in_flight shard={} sends={} note=\"their intents stay "
-                 "pending and are marked skipped at the next start, never resent\"",
-                 s.id, s.in_flight.size());
+  if (!s.drained())
+    spdlog::warn("event=shard_stop_in_flight shard={} sends={} intents_at_store={} "
+                 "note=\"their intents stay pending and are marked skipped at the next start, "
+                 "never resent\"",
+                 s.id, s.in_flight.size(), s.intents_committing + s.waiting.size());
   for (auto& c : s.children)
     if (c.handle)
       self->send_exit(c.handle, caf::exit_reason::user_shutdown);
@@ -341,7 +350,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
         append(s.pending.ramps, b.ramps);
         append(s.pending.plans, b.plans);
         flush(self, false);
-        if (s.draining && s.in_flight.empty())
+        if (s.draining && s.drained())
           finish_drain(self);
       }
       s.ctx->tracker->end();
@@ -430,7 +439,10 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       if (s.draining)
         return rp;
       s.draining = true;
-      if (s.in_flight.empty()) {
+      // An intent still on its way to the store counts as in flight: once durable, its
+      // mailbox sends it, and its outcome must be written before the mailboxes go.
+      flush(self, true);
+      if (s.drained()) {
         finish_drain(self);
       } else {
         constexpr auto stop_drain = std::chrono::seconds(10);

@@ -55,6 +55,14 @@ struct shard_state {
   // Sends whose intent is durable and whose outcome has not come back yet: a clean stop
   // waits for them (at most stop_drain) so that it leaves no pending intent behind.
   std::set<slot_key> in_flight;
+  // Intents in the batch at the store now: each may come back durable, and then its
+  // mailbox sends it, so a drain must wait for their answer as for the sends in flight.
+  std::size_t intents_committing = 0;
+  // Nothing that could still leave an intent without outcome: no send in flight, no
+  // intent at the store or waiting to go there.
+  bool drained() const {
+    return in_flight.empty() && waiting.empty() && intents_committing == 0;
+  }
   bool draining = false;
   bool stopped = false;                   // lost its lease: refuses all work
   std::uint32_t restarts = 0;
