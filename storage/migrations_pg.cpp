@@ -160,9 +160,36 @@ CREATE TABLE nodes (
 );
 )sql";
 
-constexpr std::array<migration, 2> all = {{
+// Outcomes become HOT updates: an update that changes no indexed column (nor one in an
+// index predicate) writes its new row version on the same page and no index entry, where
+// the v1 partial indexes on `status` made every outcome a second row plus index entries.
+// Fillfactor 50 leaves each page room for its rows' outcome versions (an outcome rewrites
+// the row, a few bytes longer; a call's outcomes land in one transaction, so the page
+// cannot be pruned in between). Pending intents are then found through `send_days`: per
+// day (and per writing shard, so that nodes never wait on each other's rows) how many
+// intents and how many outcomes were recorded; only days where they differ are scanned
+// (by the key, day first). The writes that count are the statements that insert and
+// update the rows, so the counts never drift from the rows.
+constexpr std::string_view v3_sql = R"sql(
+DROP INDEX send_intents_pending;
+DROP INDEX send_intents_sent;
+ALTER TABLE send_intents SET (fillfactor = 50);
+CREATE TABLE send_days (
+  day      integer NOT NULL,
+  shard    integer NOT NULL,
+  intents  bigint  NOT NULL,
+  outcomes bigint  NOT NULL,
+  PRIMARY KEY (day, shard)
+);
+INSERT INTO send_days (day, shard, intents, outcomes)
+  SELECT day, 0, count(*), count(*) FILTER (WHERE status <> 'pending')
+  FROM send_intents GROUP BY day;
+)sql";
+
+constexpr std::array<migration, 3> all = {{
   {1, "create the warmup schema", v1_sql},
   {2, "add mail accounts, sealed secrets and the node registry", v2_sql},
+  {3, "outcomes as HOT updates; pending intents found by day counts", v3_sql},
 }};
 
 }  // namespace

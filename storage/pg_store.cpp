@@ -1019,12 +1019,22 @@ namespace {
 // any commits asynchronously: atomic as ever, durable a moment later (wal_writer_delay).
 // A crash of the database server can lose its last such commits, as a crash of the
 // engine loses its last lazy rows: their intents are reconciled as skipped, never resent.
-void commit_lazy_rows_asynchronously(pqxx::transaction_base& tx,
-                                     const std::vector<write_batch>& batches) {
-  for (const auto& b : batches)
-    if (!b.intents.empty())
-      return;
-  tx.exec0("SET LOCAL synchronous_commit TO off");
+// Outcomes are found by a key lookup per row whose row is then updated by ctid (see
+// write_segment): every ctid differs, so a memoize node in between only costs (a tenth of
+// the statement's time); off for transactions with outcomes, in the same round trip.
+void set_transaction_options(pqxx::transaction_base& tx, const std::vector<write_batch>& batches) {
+  bool intents = false, outcomes = false;
+  for (const auto& b : batches) {
+    intents = intents || !b.intents.empty();
+    outcomes = outcomes || !b.outcomes.empty();
+  }
+  std::string set;
+  if (!intents)
+    set = "SET LOCAL synchronous_commit TO off";
+  if (outcomes)
+    set += std::string(set.empty() ? "" : "; ") + "SET LOCAL enable_memoize TO off";
+  if (!set.empty())
+    tx.exec(set);
 }
 
 }  // namespace
@@ -1034,7 +1044,7 @@ std::vector<batch_result> pg_store::apply_many(const std::vector<write_batch>& b
     return {};
   return guarded("apply write batches", [&](pg_connection& c) {
     pqxx::work tx(*c.conn);
-    commit_lazy_rows_asynchronously(tx, batches);
+    set_transaction_options(tx, batches);
     auto results = write_fenced(c, tx, batches);
     tx.commit();
     return results;
@@ -1090,7 +1100,7 @@ std::vector<batch_result> pg_store::apply_many_once(const std::string& writer, s
   const std::string key = "commit." + writer;
   return guarded("apply write batches", [&](pg_connection& c) {
     pqxx::work tx(*c.conn);
-    commit_lazy_rows_asynchronously(tx, batches);
+    set_transaction_options(tx, batches);
     // FOR UPDATE: a second process of the same writer name waits instead of racing.
     auto done = run(c, tx, "SELECT value FROM meta WHERE key = $1 FOR UPDATE", {key});
     if (!done.empty())
@@ -1203,30 +1213,47 @@ void pg_store::write_segment(pg_connection& c, pqxx::transaction_base& tx,
       // records). So the plain insert goes first, in a savepoint; a key that exists (or
       // that a concurrent writer inserted) fails it, and the batch is then inserted again
       // with ON CONFLICT DO NOTHING, which reports exactly the keys that were new.
+      // Each statement also counts the rows it inserted per day in send_days (see
+      // migrations_pg.cpp), under the first batch's shard: nodes own disjoint shards, so
+      // their transactions never wait on each other's count rows.
       const std::string insert_sql =
-        "INSERT INTO send_intents (day, mailbox, slot, to_mailbox, message_id, "
+        "WITH ins AS (INSERT INTO send_intents (day, mailbox, slot, to_mailbox, message_id, "
         "planned_at, recorded_at, status) SELECT u.day, u.mailbox, u.slot, "
         "u.to_mailbox, u.message_id, u.planned_at, u.recorded_at, 'pending' FROM "
         "unnest($1::bigint[], $2::integer[], $3::bigint[], $4::bigint[], "
         "$5::text[], $6::bigint[], $7::bigint[]) AS u(mailbox, day, slot, "
         "to_mailbox, message_id, planned_at, recorded_at)";
+      const std::string count_sql =
+        " RETURNING mailbox, day, slot), counted AS (INSERT INTO send_days AS d (day, shard, "
+        "intents, outcomes) SELECT day, $8::integer, count(*), 0 FROM ins GROUP BY day "
+        "ORDER BY day ON CONFLICT (day, shard) DO UPDATE SET intents = d.intents + "
+        "EXCLUDED.intents) ";
       auto p = a.finish();
+      p.push_back(num(std::int64_t{segment.front()->shard}));
       // (A savepoint by hand: libpqxx 6.4's subtransaction sends no SAVEPOINT before a
-      // prepared statement.)
-      std::optional<pqxx::result> plain;
+      // prepared statement.) Not released: RELEASE would cost a round trip, and what
+      // follows may run inside it just as well (the transaction commits or fails whole).
+      bool all_new = false;
       tx.exec("SAVEPOINT new_intents");
       try {
-        plain = run(c, tx, insert_sql + " RETURNING mailbox, day, slot", p);
-        tx.exec("RELEASE SAVEPOINT new_intents");
+        auto n = run(c, tx, insert_sql + count_sql + "SELECT count(*) FROM ins", p);
+        all_new = true;
+        if (static_cast<std::size_t>(i64(n[0][0])) != first_at.size())
+          throw store_error("PostgreSQL store " + redacted_ + ": " + std::string(n[0][0].c_str())
+                            + " of " + std::to_string(first_at.size())
+                            + " send intents were inserted without a conflict");
       } catch (const pqxx::unique_violation&) {
-        plain.reset();
         tx.exec("ROLLBACK TO SAVEPOINT new_intents");   // nothing of it is kept
       }
-      auto res = plain ? std::move(*plain)
-                       : run(c, tx,
-                             insert_sql + " ON CONFLICT (day, mailbox, slot) DO NOTHING "
-                                          "RETURNING mailbox, day, slot",
-                             p);
+      if (all_new) {
+        for (const auto& [key, at] : first_at)
+          results[at.first]->intent_inserted[at.second] = true;
+      }
+      auto res = all_new ? pqxx::result{}
+                         : run(c, tx,
+                               insert_sql + " ON CONFLICT (day, mailbox, slot) DO NOTHING"
+                                 + count_sql + "SELECT mailbox, day, slot FROM ins",
+                               p);
       for (const auto& row : res) {
         slot_key k{static_cast<mailbox_id>(i64(row[0])), static_cast<day_number>(i64(row[1])),
                    static_cast<std::uint32_t>(i64(row[2]))};
@@ -1242,7 +1269,9 @@ void pg_store::write_segment(pg_connection& c, pqxx::transaction_base& tx,
   // almost no pending intents, may scan the pending intents and rescan the whole batch for
   // each one (2,000 x 2,000 comparisons per call: 0.3 to 1 s instead of 20 ms, seen in
   // pg_bench after an autovacuum analyze). The status test stays on the updated row, so a
-  // concurrent outcome for the same key that committed first is rechecked and wins.
+  // concurrent outcome for the same key that committed first is rechecked and wins. No
+  // indexed column changes, so the update is HOT (migrations_pg.cpp, step 3); the rows it
+  // changed are counted per day in send_days.
   {
     std::map<slot_key, const send_outcome*> first;
     for (const auto* b : segment)
@@ -1253,15 +1282,20 @@ void pg_store::write_segment(pg_connection& c, pqxx::transaction_base& tx,
       for (const auto& [key, o] : first)
         a.i(0, key.mailbox).i(1, key.day).i(2, key.slot).t(3, to_string(o->status))
           .i(4, o->at).t(5, o->detail);
+      auto p = a.finish();
+      p.push_back(num(std::int64_t{segment.front()->shard}));
       run(c, tx,
-          "UPDATE send_intents AS i SET status = x.status, outcome_at = x.at, "
+          "WITH done AS (UPDATE send_intents AS i SET status = x.status, outcome_at = x.at, "
           "detail = x.detail FROM (SELECT u.status, u.at, u.detail, k.row_id "
           "FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::text[], $5::bigint[], "
           "$6::text[]) AS u(mailbox, day, slot, status, at, detail) "
           "CROSS JOIN LATERAL (SELECT s.ctid AS row_id FROM send_intents AS s "
           "WHERE s.day = u.day AND s.mailbox = u.mailbox AND s.slot = u.slot LIMIT 1) AS k) "
-          "AS x WHERE i.ctid = x.row_id AND i.status = 'pending'",
-          a.finish());
+          "AS x WHERE i.ctid = x.row_id AND i.status = 'pending' RETURNING i.day) "
+          "INSERT INTO send_days AS d (day, shard, intents, outcomes) SELECT day, "
+          "$7::integer, 0, count(*) FROM done GROUP BY day ORDER BY day "
+          "ON CONFLICT (day, shard) DO UPDATE SET outcomes = d.outcomes + EXCLUDED.outcomes",
+          p);
     }
   }
   // Registry: the first entry of a Message-ID wins.
@@ -1431,9 +1465,15 @@ std::vector<intent_row> pg_store::intents(mailbox_id m, day_number from_day,
 std::vector<send_intent> pg_store::pending_intents() {
   return guarded("read pending send intents", [&](pg_connection& c) {
     pqxx::nontransaction tx(*c.conn);
+    // Only the days whose counts say some intent still waits are scanned, each by the
+    // key's day prefix: a start-up after months of sends reads a few days, not them all.
     auto res = run(c, tx,
-                   "SELECT mailbox, day, slot, to_mailbox, message_id, planned_at, recorded_at "
-                   "FROM send_intents WHERE status = 'pending' ORDER BY mailbox, day, slot",
+                   "SELECT i.mailbox, i.day, i.slot, i.to_mailbox, i.message_id, i.planned_at, "
+                   "i.recorded_at FROM (SELECT day FROM send_days GROUP BY day "
+                   "HAVING sum(intents) > sum(outcomes)) AS open_days "
+                   "CROSS JOIN LATERAL (SELECT * FROM send_intents AS s WHERE s.day = "
+                   "open_days.day AND s.status = 'pending' OFFSET 0) AS i "
+                   "ORDER BY i.mailbox, i.day, i.slot",
                    {});
     std::vector<send_intent> out;
     out.reserve(res.size());
@@ -1568,10 +1608,16 @@ status_summary pg_store::status(time_ms now, time_ms overdue_grace) {
       if (state == mailbox_state::active || state == mailbox_state::throttled)
         s.active_mailboxes += n;
     }
+    // Sent today, read through the key's day prefix (outcome times have no index: it
+    // would make every outcome a non-HOT update). A slot lies in its mailbox's local day,
+    // which overlaps the UTC days before and after it, and a send's outcome follows its
+    // slot within minutes; so every intent sent today has a day within [today - 1,
+    // today + 1]; one more day back leaves half a day for a late outcome.
     auto sent = run(c, tx,
                     "SELECT count(*), count(DISTINCT mailbox) FROM send_intents "
-                    "WHERE status = 'sent' AND outcome_at >= $1 AND outcome_at < $2",
-                    {num(lo), num(hi)});
+                    "WHERE day BETWEEN $3 AND $4 AND status = 'sent' AND outcome_at >= $1 "
+                    "AND outcome_at < $2",
+                    {num(lo), num(hi), num(std::int64_t{today - 2}), num(std::int64_t{today + 1})});
     s.sends_today = static_cast<std::uint64_t>(i64(sent[0][0]));
     s.active_mailboxes_today = static_cast<std::uint64_t>(i64(sent[0][1]));
     for (const auto& row :

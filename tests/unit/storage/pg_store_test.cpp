@@ -101,8 +101,65 @@ TEST_F(pg_empty_database_test, a_fresh_database_is_migrated_once_and_reopening_a
             std::to_string(postgres_migrations().size()));
   EXPECT_EQ(pg_exec(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                          "schema_version"),
-            "1,2");
+            "1,2,3");
   EXPECT_EQ(s->get_meta("k"), "v");
+}
+
+// A database left at version 2 by an older binary, with finished and pending intents over
+// several days: version 3 keeps every row and outcome, start-up still finds exactly the
+// pending intents (through the day counts the step builds), and new outcomes land.
+TEST_F(pg_empty_database_test, a_v2_database_with_pending_and_finished_intents_migrates_to_v3) {
+  pg_exec(url, "CREATE TABLE schema_version (version integer PRIMARY KEY, purpose text NOT "
+               "NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const auto& step : postgres_migrations()) {
+    if (step.version > 2)
+      break;
+    pg_exec(url, std::string(step.sql));
+    pg_exec(url, "INSERT INTO schema_version (version, purpose) VALUES ("
+                   + std::to_string(step.version) + ", 'v" + std::to_string(step.version) + "')");
+  }
+  // (day, mailbox, slot, status, outcome_at): 7 and 8 are pending, on different days.
+  pg_exec(url, "INSERT INTO send_intents (day, mailbox, slot, to_mailbox, message_id, "
+               "planned_at, recorded_at, status, outcome_at, detail) VALUES "
+               "(" + std::to_string(day0 - 9) + ", 7, 0, 8, '<a@t>', 1, 2, 'sent', 3, ''), "
+               "(" + std::to_string(day0 - 9) + ", 8, 0, 7, '<b@t>', 1, 2, 'failed', 4, 'no'), "
+               "(" + std::to_string(day0 - 1) + ", 7, 1, 8, '<c@t>', 5, 6, 'pending', NULL, NULL), "
+               "(" + std::to_string(day0) + ", 8, 1, 7, '<d@t>', 7, 8, 'pending', NULL, NULL), "
+               "(" + std::to_string(day0) + ", 7, 2, 8, '<e@t>', " + std::to_string(day0_start + 5)
+               + ", " + std::to_string(day0_start + 6) + ", 'sent', "
+               + std::to_string(day0_start + 7) + ", '')");
+  auto s = open();   // migrates
+  EXPECT_EQ(s->schema_version(), 3);
+  EXPECT_EQ(pg_exec(url, "SELECT count(*) FROM send_intents"), "5");
+  auto pending = s->pending_intents();
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0].key, (slot_key{7, day0 - 1, 1}));
+  EXPECT_EQ(pending[0].message_id, "<c@t>");
+  EXPECT_EQ(pending[1].key, (slot_key{8, day0, 1}));
+  auto old_rows = s->intents(8, day0 - 9, day0);
+  ASSERT_EQ(old_rows.size(), 2u);
+  ASSERT_TRUE(old_rows[0].outcome.has_value());
+  EXPECT_EQ(old_rows[0].outcome->status, intent_status::failed);
+  EXPECT_EQ(old_rows[0].outcome->at, 4);
+  EXPECT_EQ(old_rows[0].outcome->detail, "no");
+  EXPECT_FALSE(old_rows[1].outcome.has_value());
+  EXPECT_EQ(s->status(day0_start + ms_per_hour, 0).sends_today, 1u);
+
+  // An outcome for a migrated pending intent lands; one for a finished intent does not.
+  auto epoch = *s->acquire_lease(0, "node-a", 0, ms_per_day);
+  write_batch b;
+  b.shard = 0;
+  b.epoch = epoch;
+  b.outcomes.push_back({{7, day0 - 1, 1}, intent_status::skipped, 99, "reconciled"});
+  b.outcomes.push_back({{7, day0 - 9, 0}, intent_status::bounced, 99, "late"});
+  ASSERT_FALSE(s->apply(b).stale_epoch);
+  pending = s->pending_intents();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].key, (slot_key{8, day0, 1}));
+  auto first = s->intents(7, day0 - 9, day0 - 9);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(first[0].outcome.has_value());
+  EXPECT_EQ(first[0].outcome->status, intent_status::sent);
 }
 
 TEST_F(pg_empty_database_test, read_only_open_of_an_empty_database_says_there_is_no_schema) {
