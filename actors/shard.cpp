@@ -163,9 +163,13 @@ void finish_drain(self_ptr self) {
   finish_stop_if_done(self);
 }
 
+// The stop is answered once the drain is over and its last rows are at the store: the
+// node flushes the store and ends the shard on that answer, so anything the shard still
+// expected (an outcome of a send in flight) would come too late and be lost.
 void finish_stop_if_done(self_ptr self) {
   auto& st = self->state;
-  if (!st.stopping || st.flushing || !st.pending.empty() || st.stop_promises.empty())
+  if (!st.stopping || st.draining || st.flushing || !st.pending.empty()
+      || st.stop_promises.empty())
     return;
   for (auto& rp : st.stop_promises)
     rp.deliver(!st.stopped);
@@ -261,7 +265,14 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
     [=](atom::tick, time_ms now) {
       auto& s = self->state;
       if (s.draining) {
-        finish_drain(self);   // the drain's deadline (or a late tick): stop now
+        // Only the drain's own deadline (now = -1) ends it; a tick the ticker sent before
+        // it stopped may still arrive and must not cut the drain short.
+        if (now < 0) {
+          finish_drain(self);   // (sent by the shard itself: no tracked work to end)
+        } else {
+          flush(self, true);
+          s.ctx->tracker->end();
+        }
         return;
       }
       if (!s.stopped && s.ctx->shard_lease_lost
@@ -442,7 +453,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       // An intent still on its way to the store counts as in flight: once durable, its
       // mailbox sends it, and its outcome must be written before the mailboxes go.
       flush(self, true);
-      if (s.drained()) {
+      if (s.stopped || s.drained()) {   // a shard that lost its lease has nothing to wait for
         finish_drain(self);
       } else {
         constexpr auto stop_drain = std::chrono::seconds(10);

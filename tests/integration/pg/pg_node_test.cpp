@@ -287,8 +287,12 @@ TEST_F(pg_node, killed_node_restarts_continuing_the_same_day_and_sends_no_slot_t
   auto after = picture_of(*db);
   for (const auto& left : db->pending_intents())
     ADD_FAILURE() << "intent " << to_string(left.key) << " (" << left.message_id
-                  << ", planned at " << left.planned_at << ") has no outcome after a clean stop; "
-                  << "the restarted node's log:\n"
+                  << ", planned at " << left.planned_at << ", recorded at " << left.recorded_at
+                  << ") has no outcome after a clean stop; its message "
+                  << (db->find_message(left.message_id) ? "is" : "is not")
+                  << " in the registry (sent); engine time at the kill "
+                  << before.engine_now << ", after the restart " << after.engine_now
+                  << "; the restarted node's log:\n"
                   << restarted.err;
   for (const auto& [key, row] : before.intents) {
     auto it = after.intents.find(key);
