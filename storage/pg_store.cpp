@@ -1236,12 +1236,39 @@ void pg_store::write_segment(pg_connection& c, pqxx::transaction_base& tx,
       bool all_new = false;
       tx.exec("SAVEPOINT new_intents");
       try {
-        auto n = run(c, tx, insert_sql + count_sql + "SELECT count(*) FROM ins", p);
+        // COPY, the cheapest way in (half the server time of the same rows through an
+        // INSERT ... SELECT FROM unnest). It reports nothing per row, so the day counts
+        // follow in one statement from the rows just copied.
+        {
+          static const std::vector<std::string> columns{
+            "day", "mailbox", "slot", "to_mailbox", "message_id", "planned_at", "recorded_at",
+            "status"};
+          static const std::string pending = "pending";
+          pqxx::stream_to copy(tx, "send_intents", columns);
+          for (const auto& [key, at] : first_at) {
+            const auto& in = segment[at.first]->intents[at.second];
+            copy << std::make_tuple(std::int64_t{key.day}, std::int64_t{key.mailbox},
+                                    std::int64_t{key.slot}, std::int64_t{in.to}, in.message_id,
+                                    std::int64_t{in.planned_at}, std::int64_t{in.recorded_at},
+                                    pending);
+          }
+          copy.complete();
+        }
+        std::map<day_number, std::int64_t> per_day;
+        for (const auto& entry : first_at)
+          ++per_day[entry.first.day];
+        column_arrays days(2);
+        for (const auto& [day, n] : per_day)
+          days.i(0, day).i(1, n);
+        auto dp = days.finish();
+        dp.push_back(num(std::int64_t{segment.front()->shard}));
+        run(c, tx,
+            "INSERT INTO send_days AS d (day, shard, intents, outcomes) SELECT u.day, "
+            "$3::integer, u.n, 0 FROM unnest($1::integer[], $2::bigint[]) AS u(day, n) "
+            "ORDER BY u.day ON CONFLICT (day, shard) DO UPDATE SET intents = d.intents + "
+            "EXCLUDED.intents",
+            dp);
         all_new = true;
-        if (static_cast<std::size_t>(i64(n[0][0])) != first_at.size())
-          throw store_error("PostgreSQL store " + redacted_ + ": " + std::string(n[0][0].c_str())
-                            + " of " + std::to_string(first_at.size())
-                            + " send intents were inserted without a conflict");
       } catch (const pqxx::unique_violation&) {
         tx.exec("ROLLBACK TO SAVEPOINT new_intents");   // nothing of it is kept
       }
