@@ -188,9 +188,18 @@ int main(int argc, char** argv) {
     std::printf("write: %.0f MB of WAL, %ld checkpoints\n",
                 (after_apply.first - before_apply.first) / 1e6,
                 after_apply.second - before_apply.second);
+    auto t_pending = clock_type::now();
     auto pending = store->pending_intents().size();
+    double pending_s = seconds_since(t_pending);
     if (pending != 0)
       std::printf("write: %zu intents still pending (figure invalid)\n", pending);
+    // The reads that follow these writes: start-up reconciliation (pending intents) and
+    // `warmup status` (sends today, overdue) over a day holding every one of these sends.
+    auto t_status = clock_type::now();
+    auto summary = store->status(day_start + ms_per_day - 1, 5 * ms_per_minute);
+    double status_s = seconds_since(t_status);
+    std::printf("read:  pending intents %.3f s; status of a day with %llu sends %.3f s\n",
+                pending_s, static_cast<unsigned long long>(summary.sends_today), status_s);
 
     // The same rows, each written once in its final state, by COPY through psql into a
     // table with the same indexes: the floor for any way of storing these sends.
