@@ -228,7 +228,10 @@ TEST_F(pg_store_test, a_newer_schema_is_refused_by_writable_and_read_only_opens)
 
 TEST_F(pg_store_test, leases_expire_by_the_db_clock_and_a_steal_increments_the_epoch) {
   auto s = open(lease_clock::database);
-  constexpr time_ms ttl = 400;
+  // Long enough that a loaded machine (CI runs suites side by side) cannot let the lease
+  // lapse between two statements; the renewal below shortens it to wait for its expiry.
+  constexpr time_ms ttl = 30'000;
+  constexpr time_ms short_ttl = 300;
   auto before = db_now();
   // The caller's `now` is ignored: 0 here, absurd values below.
   ASSERT_EQ(s->acquire_lease(5, "node-a", 0, ttl), epoch_t{1});
@@ -238,9 +241,11 @@ TEST_F(pg_store_test, leases_expire_by_the_db_clock_and_a_steal_increments_the_e
   EXPECT_LE(l->expires_at, db_now() + ttl);
   // A node whose clock runs far ahead cannot steal a live lease.
   EXPECT_FALSE(s->acquire_lease(5, "node-b", time_ms{1} << 60, ttl));
-  EXPECT_TRUE(s->renew_lease(5, "node-a", 1, 0, ttl));
   EXPECT_FALSE(s->renew_lease(5, "node-a", 2, 0, ttl));  // wrong epoch
   EXPECT_FALSE(s->renew_lease(5, "node-b", 1, 0, ttl));  // not the owner
+  auto renewed_at = db_now();
+  EXPECT_TRUE(s->renew_lease(5, "node-a", 1, 0, short_ttl));
+  EXPECT_GE(s->get_lease(5)->expires_at, renewed_at + short_ttl);
 
   // The owner stops renewing: once the DB clock passes expires_at the lease is free.
   auto expires = s->get_lease(5)->expires_at;
