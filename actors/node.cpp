@@ -460,8 +460,11 @@ bool engine_node::stop() {
   self->send(ctx.store, atom::meta::value, std::string{"sandbox.snapshot"}, net_->snapshot());
   self->send(ctx.store, atom::meta::value, std::string{"engine.now_ms"},
              std::to_string(ctx.clock.now()));
+  // False when the store is down or a commit failed: what the gateway still holds is lost
+  // with it (intents among it are reconciled as skipped at the next start).
   self->request(ctx.store, std::chrono::seconds(60), atom::flush::value)
-    .receive([](bool) {}, [&](caf::error&) { all_flushed = false; });
+    .receive([&](bool ok) { all_flushed = all_flushed && ok; },
+             [&](caf::error&) { all_flushed = false; });
   for (auto& s : ctx.shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
   if (lease_keeper_) {
