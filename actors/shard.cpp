@@ -453,7 +453,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       // An intent still on its way to the store counts as in flight: once durable, its
       // mailbox sends it, and its outcome must be written before the mailboxes go.
       flush(self, true);
-      if (s.stopped || s.drained()) {   // a shard that lost its lease has nothing to wait for
+      if (s.drained()) {
         finish_drain(self);
       } else {
         constexpr auto stop_drain = std::chrono::seconds(10);

@@ -59,9 +59,10 @@ struct shard_state {
   // mailbox sends it, so a drain must wait for their answer as for the sends in flight.
   std::size_t intents_committing = 0;
   // Nothing that could still leave an intent without outcome: no send in flight, no
-  // intent at the store or waiting to go there.
+  // intent at the store or waiting to go there. A shard that lost its lease writes
+  // nothing more, so it has nothing to wait for.
   bool drained() const {
-    return in_flight.empty() && waiting.empty() && intents_committing == 0;
+    return stopped || (in_flight.empty() && waiting.empty() && intents_committing == 0);
   }
   bool draining = false;
   bool stopped = false;                   // lost its lease: refuses all work

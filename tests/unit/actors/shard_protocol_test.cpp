@@ -132,9 +132,11 @@ protected:
   // the store, then end the shards and the store. A shard that answers before its last
   // rows reached the store loses them (they come too late), as the real node would.
   void stop_like_the_node() {
-    auto shards = ctx_->shards;
-    auto store = ctx_->store;
-    sys.spawn([shards, store](caf::event_based_actor* node) {
+    // Arguments, not captures: CAF 0.17 spawns an argument-less function actor through a
+    // null tuple pointer (UBSan: reference binding to null).
+    using shards_t = std::decay_t<decltype(ctx_->shards)>;
+    using store_t = std::decay_t<decltype(ctx_->store)>;
+    sys.spawn([](caf::event_based_actor* node, shards_t shards, store_t store) {
       auto left = std::make_shared<std::size_t>(shards.size());
       for (const auto& s : shards)
         node->request(s, caf::infinite, atom::stop::value).then([=](bool) {
@@ -146,7 +148,7 @@ protected:
             node->send_exit(store, caf::exit_reason::user_shutdown);
           });
         });
-    });
+    }, ctx_->shards, ctx_->store);
     run();
   }
 
