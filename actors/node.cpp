@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <unordered_map>
 #include <unistd.h>
 
@@ -147,6 +148,7 @@ engine_node::~engine_node() {
 node_start_report engine_node::start() {
   using clk = std::chrono::steady_clock;
   auto t0 = clk::now();
+  actors_before_start_ = sys_.registry().running();
   node_start_report rep;
   auto& ctx = *ctx_;
   auto& store = *store_;
@@ -485,6 +487,19 @@ bool engine_node::stop() {
   self->send_exit(ctx.directory, caf::exit_reason::user_shutdown);
   self->send_exit(ctx.transport, caf::exit_reason::user_shutdown);
   self->send_exit(ctx.store, caf::exit_reason::user_shutdown);
+  // They go asynchronously, and every one of them (each mailbox actor too) reads the
+  // engine context: nothing in it is cleared, and the node may not be destroyed, until they
+  // are gone. Bounded: another node's actors in the same system would keep the count up.
+  {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (sys_.registry().running() > actors_before_start_ + 1   // + 1: `self`
+           && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto left = sys_.registry().running();
+    if (left > actors_before_start_ + 1)
+      spdlog::warn("event=node_stop_actors_still_running count={}",
+                   left - actors_before_start_ - 1);
+  }
   ctx.tracker->on_idle(nullptr);
   ctx.shards.clear();
   ctx.store = nullptr;

@@ -104,6 +104,8 @@ private:
   std::vector<epoch_t> epochs_;
   node_actor node_;
   bool running_ = false;
+  // Actors running in the system before start(): stop() waits until the count is back.
+  std::size_t actors_before_start_ = 0;
   secret_opener open_secret_;
   mail_transport_options mail_opts_;
   std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
