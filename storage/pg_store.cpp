@@ -1201,44 +1201,20 @@ void pg_store::write_segment(pg_connection& c, pqxx::transaction_base& tx,
         first_at.emplace(in.key, std::make_pair(s, i));
       }
     if (!first_at.empty()) {
-      column_arrays a(7);
-      for (const auto& [key, at] : first_at) {
-        const auto& in = segment[at.first]->intents[at.second];
-        a.i(0, key.mailbox).i(1, key.day).i(2, key.slot).i(3, in.to).t(4, in.message_id);
-        a.i(5, in.planned_at).i(6, in.recorded_at);
-      }
-      // Nearly always every key is new: a plain insert checks uniqueness in the same
-      // descent of the key index that inserts the entry. ON CONFLICT DO NOTHING looks every
-      // key up first and logs a confirmation per row (a third more buffer reads and WAL
-      // records). So the plain insert goes first, in a savepoint; a key that exists (or
-      // that a concurrent writer inserted) fails it, and the batch is then inserted again
-      // with ON CONFLICT DO NOTHING, which reports exactly the keys that were new.
-      // Each statement also counts the rows it inserted per day in send_days (see
-      // migrations_pg.cpp), under the first batch's shard: nodes own disjoint shards, so
-      // their transactions never wait on each other's count rows.
-      const std::string insert_sql =
-        "WITH ins AS (INSERT INTO send_intents (day, mailbox, slot, to_mailbox, message_id, "
-        "planned_at, recorded_at, status) SELECT u.day, u.mailbox, u.slot, "
-        "u.to_mailbox, u.message_id, u.planned_at, u.recorded_at, 'pending' FROM "
-        "unnest($1::bigint[], $2::integer[], $3::bigint[], $4::bigint[], "
-        "$5::text[], $6::bigint[], $7::bigint[]) AS u(mailbox, day, slot, "
-        "to_mailbox, message_id, planned_at, recorded_at)";
-      const std::string count_sql =
-        " RETURNING mailbox, day, slot), counted AS (INSERT INTO send_days AS d (day, shard, "
-        "intents, outcomes) SELECT day, $8::integer, count(*), 0 FROM ins GROUP BY day "
-        "ORDER BY day ON CONFLICT (day, shard) DO UPDATE SET intents = d.intents + "
-        "EXCLUDED.intents) ";
-      auto p = a.finish();
-      p.push_back(num(std::int64_t{segment.front()->shard}));
+      // Nearly always every key is new, and COPY is the cheapest way in (half the server
+      // time of the same rows through INSERT ... SELECT FROM unnest). So COPY goes first,
+      // in a savepoint; a key that exists (or that a concurrent writer inserted) fails it,
+      // and the batch is then inserted again with ON CONFLICT DO NOTHING, which reports
+      // exactly the keys that were new. Either way the rows inserted are counted per day
+      // in send_days (see migrations_pg.cpp), under the first batch's shard: nodes own
+      // disjoint shards, so their transactions never wait on each other's count rows.
       // (A savepoint by hand: libpqxx 6.4's subtransaction sends no SAVEPOINT before a
       // prepared statement.) Not released: RELEASE would cost a round trip, and what
       // follows may run inside it just as well (the transaction commits or fails whole).
       bool all_new = false;
       tx.exec("SAVEPOINT new_intents");
       try {
-        // COPY, the cheapest way in (half the server time of the same rows through an
-        // INSERT ... SELECT FROM unnest). It reports nothing per row, so the day counts
-        // follow in one statement from the rows just copied.
+        // COPY reports nothing per row: the day counts follow in one statement.
         {
           static const std::vector<std::string> columns{
             "day", "mailbox", "slot", "to_mailbox", "message_id", "planned_at", "recorded_at",
@@ -1276,11 +1252,30 @@ void pg_store::write_segment(pg_connection& c, pqxx::transaction_base& tx,
         for (const auto& [key, at] : first_at)
           results[at.first]->intent_inserted[at.second] = true;
       }
-      auto res = all_new ? pqxx::result{}
-                         : run(c, tx,
-                               insert_sql + " ON CONFLICT (day, mailbox, slot) DO NOTHING"
-                                 + count_sql + "SELECT mailbox, day, slot FROM ins",
-                               p);
+      pqxx::result res;
+      if (!all_new) {
+        column_arrays a(7);
+        for (const auto& [key, at] : first_at) {
+          const auto& in = segment[at.first]->intents[at.second];
+          a.i(0, key.mailbox).i(1, key.day).i(2, key.slot).i(3, in.to).t(4, in.message_id);
+          a.i(5, in.planned_at).i(6, in.recorded_at);
+        }
+        auto p = a.finish();
+        p.push_back(num(std::int64_t{segment.front()->shard}));
+        res = run(c, tx,
+                  "WITH ins AS (INSERT INTO send_intents (day, mailbox, slot, to_mailbox, "
+                  "message_id, planned_at, recorded_at, status) SELECT u.day, u.mailbox, "
+                  "u.slot, u.to_mailbox, u.message_id, u.planned_at, u.recorded_at, 'pending' "
+                  "FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::bigint[], "
+                  "$5::text[], $6::bigint[], $7::bigint[]) AS u(mailbox, day, slot, "
+                  "to_mailbox, message_id, planned_at, recorded_at) "
+                  "ON CONFLICT (day, mailbox, slot) DO NOTHING RETURNING mailbox, day, slot), "
+                  "counted AS (INSERT INTO send_days AS d (day, shard, intents, outcomes) "
+                  "SELECT day, $8::integer, count(*), 0 FROM ins GROUP BY day ORDER BY day "
+                  "ON CONFLICT (day, shard) DO UPDATE SET intents = d.intents + "
+                  "EXCLUDED.intents) SELECT mailbox, day, slot FROM ins",
+                  p);
+      }
       for (const auto& row : res) {
         slot_key k{static_cast<mailbox_id>(i64(row[0])), static_cast<day_number>(i64(row[1])),
                    static_cast<std::uint32_t>(i64(row[2]))};
