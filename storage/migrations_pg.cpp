@@ -186,10 +186,15 @@ INSERT INTO send_days (day, shard, intents, outcomes)
   FROM send_intents GROUP BY day;
 )sql";
 
-constexpr std::array<migration, 3> all = {{
+// The schema version is shared by both backends; step 4 reshapes SQLite's registry, day
+// stats and pending index for its write path. PostgreSQL needs none of it.
+constexpr std::string_view v4_sql = "-- no change for PostgreSQL\n";
+
+constexpr std::array<migration, 4> all = {{
   {1, "create the warmup schema", v1_sql},
   {2, "add mail accounts, sealed secrets and the node registry", v2_sql},
   {3, "outcomes as HOT updates; pending intents found by day counts", v3_sql},
+  {4, "nothing (SQLite's step 4 reshapes its registry for writing)", v4_sql},
 }};
 
 }  // namespace

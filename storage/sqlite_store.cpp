@@ -2,6 +2,7 @@
 // prepared statements, WAL, versioned migrations, epoch-fenced batched writes.
 #include "storage/migrations_sqlite.hpp"
 #include "storage/store.hpp"
+#include "warmup/random.hpp"
 
 #include <sqlite3.h>
 
@@ -11,7 +12,9 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -68,6 +71,30 @@ std::vector<time_ms> decode_slot_times(const void* data, int size) {
     times[i] = static_cast<time_ms>(v);
   }
   return times;
+}
+
+// The order of send_intents' key index: (day, mailbox, slot).
+bool key_order(const slot_key& a, const slot_key& b) {
+  return std::tuple(a.day, a.mailbox, a.slot) < std::tuple(b.day, b.mailbox, b.slot);
+}
+
+// The registry's key: a 64-bit hash of the Message-ID (warmup::stable_hash, XXH64 seed 0:
+// stored on disk, never change it), as SQLite's signed integer.
+std::int64_t message_hash(std::string_view message_id) {
+  return static_cast<std::int64_t>(stable_hash(message_id));
+}
+
+// warmup_message_hash(text): message_hash in SQL, for the migration that keys the
+// registry by it (and for a person inspecting the file with the store's own binary).
+void sql_message_hash(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto text = sqlite3_value_text(argv[0]);
+  auto n = sqlite3_value_bytes(argv[0]);
+  if (text == nullptr) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  sqlite3_result_int64(ctx, message_hash(std::string_view(
+                              reinterpret_cast<const char*>(text), static_cast<std::size_t>(n))));
 }
 
 std::optional<health_band> parse_health_band(std::string_view s) {
@@ -145,6 +172,8 @@ constexpr std::string_view sql_get_lease =
   "SELECT owner, epoch, expires_at FROM shard_leases WHERE shard = ?";
 constexpr std::string_view sql_lease_epoch =
   "SELECT epoch FROM shard_leases WHERE shard = ?";
+// Changes whenever another connection commits: the cached lease epochs are then reread.
+constexpr std::string_view sql_data_version = "PRAGMA data_version";
 
 constexpr std::string_view sql_insert_intent =
   "INSERT INTO send_intents (mailbox, day, slot, to_mailbox, message_id, planned_at, "
@@ -155,17 +184,20 @@ constexpr std::string_view sql_record_outcome =
   // An outcome, once recorded, is final: a later `skipped` for the same key (a late
   // slot re-planned after a resume) must never overwrite a `sent`.
   "WHERE mailbox = ? AND day = ? AND slot = ? AND status = 'pending'";
+// The hash index is not unique (two Message-IDs may share a hash): a Message-ID is
+// registered once by comparing its text among the rows of its hash.
 constexpr std::string_view sql_insert_registry =
-  "INSERT INTO message_registry (message_id, from_mailbox, to_mailbox, thread, turn, "
-  "sent_at, subject, in_reply_to, reference_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-  "ON CONFLICT (message_id) DO NOTHING";
+  "INSERT INTO message_registry (id_hash, message_id, from_mailbox, to_mailbox, thread, turn, "
+  "sent_at, subject, in_reply_to, reference_ids) "
+  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE NOT EXISTS "
+  "(SELECT 1 FROM message_registry WHERE id_hash = ?1 AND message_id = ?2)";
 constexpr std::string_view sql_record_placement =
   "UPDATE message_registry SET placement = ?, rescued = ?, placed_at = ? "
-  "WHERE message_id = ?";
+  "WHERE id_hash = ? AND message_id = ?";
 constexpr std::string_view sql_add_stats =
   "INSERT INTO day_stats (mailbox, day, planned, sent, inbox, spam, missing, bounces, "
   "replies, received, rescued, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-  "ON CONFLICT (mailbox, day) DO UPDATE SET planned = planned + excluded.planned, "
+  "ON CONFLICT (day, mailbox) DO UPDATE SET planned = planned + excluded.planned, "
   "sent = sent + excluded.sent, inbox = inbox + excluded.inbox, "
   "spam = spam + excluded.spam, missing = missing + excluded.missing, "
   "bounces = bounces + excluded.bounces, replies = replies + excluded.replies, "
@@ -193,12 +225,15 @@ constexpr std::string_view sql_last_intent_day = "SELECT max(day) FROM send_inte
 constexpr std::string_view sql_pending_intents =
   "SELECT mailbox, day, slot, to_mailbox, message_id, planned_at, recorded_at "
   "FROM send_intents WHERE status = 'pending' ORDER BY mailbox, day, slot";
+// Day stats are keyed (day, mailbox): one seek per day (see stats()).
 constexpr std::string_view sql_stats_of =
   "SELECT day, planned, sent, inbox, spam, missing, bounces, replies, received, rescued, "
-  "skipped FROM day_stats WHERE mailbox = ? AND day BETWEEN ? AND ? ORDER BY day";
+  "skipped FROM day_stats WHERE day = ? AND mailbox = ?";
+constexpr std::string_view sql_first_stats_day = "SELECT min(day) FROM day_stats";
+constexpr std::string_view sql_last_stats_day = "SELECT max(day) FROM day_stats";
 constexpr std::string_view sql_find_message =
   "SELECT message_id, from_mailbox, to_mailbox, thread, turn, sent_at, subject, "
-  "in_reply_to, reference_ids FROM message_registry WHERE message_id = ?";
+  "in_reply_to, reference_ids FROM message_registry WHERE id_hash = ? AND message_id = ?";
 constexpr std::string_view sql_count_messages = "SELECT count(*) FROM message_registry";
 constexpr std::string_view sql_get_plan =
   "SELECT target, slot_times FROM plans WHERE day = ? AND mailbox = ?";
@@ -426,18 +461,29 @@ public:
 private:
   friend class transaction;
 
-  // What the batches of one write transaction share: each shard's lease epoch, read once
-  // (it cannot change inside our write transaction), and the day statistics of the
-  // accepted batches, summed per (mailbox, day) and written once at the end (a send adds
-  // to the same row several times: planned, sent, then inbox or spam).
-  struct write_scope {
-    std::unordered_map<shard_id, std::optional<epoch_t>> epochs;
-    std::map<std::pair<mailbox_id, day_number>, day_stats> stats;
-  };
-  // Writes one batch inside the caller's transaction, if its epoch is current; its stats
-  // go to `scope` for write_stats.
-  batch_result write_fenced(const write_batch& b, write_scope& scope);
-  void write_stats(const write_scope& scope);
+  // Writes the batches in one transaction, each fenced on its own (a stale one is skipped
+  // whole). The rows of all accepted batches are written kind by kind (intents, outcomes,
+  // registry, placements, ramps, plans, day stats), each kind sorted by its key: pages are
+  // then visited in order (a B-tree page is dirtied once however many rows of the call it
+  // takes, and the next row's page is usually the one in cache), and a placement or an
+  // outcome finds the registry entry or intent of any batch of the same call. Rows with
+  // equal keys keep their call order (stable sorts), so "first registration wins",
+  // "first outcome wins" and "last plan wins" hold as before.
+  std::vector<batch_result> write_batches(std::span<const write_batch> batches,
+                                          const char* purpose);
+  // The shard's lease epoch at this moment of the write transaction (nullopt: no lease).
+  std::optional<epoch_t> lease_epoch(shard_id s);
+  void write_intents(std::span<const write_batch> batches, const std::vector<std::size_t>& ok,
+                     std::vector<batch_result>& results);
+  void write_outcomes(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
+  void write_registry(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
+  void write_placements(std::span<const write_batch> batches,
+                        const std::vector<std::size_t>& ok);
+  void write_ramps(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
+  void write_plans(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
+  // Day statistics of the accepted batches, summed per (day, mailbox) and written once (a
+  // send adds to the same row several times: planned, sent, then inbox or spam).
+  void write_stats(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
 
   void configure_connection();
   void close_connection() noexcept;
@@ -458,6 +504,12 @@ private:
   // per row in a batch costs a hash, not an allocation.
   std::deque<std::string> sql_texts_;
   std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
+  // Lease epochs as last read, so that a small intent commit does not reread one per
+  // shard. Valid while no other connection has committed (PRAGMA data_version unchanged,
+  // checked inside each write transaction) and cleared by this connection's own lease
+  // writes; a shard without a lease is cached as nullopt.
+  std::unordered_map<shard_id, std::optional<epoch_t>> epochs_;
+  std::int64_t epochs_data_version_ = -1;
 };
 
 void statement_use::fail(int rc) const {
@@ -518,6 +570,11 @@ sqlite_store::sqlite_store(std::string path, bool read_only)
 void sqlite_store::configure_connection() {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, busy_timeout_ms);
+  if (int rc = sqlite3_create_function_v2(db_, "warmup_message_hash", 1,
+                                          SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                          sql_message_hash, nullptr, nullptr, nullptr);
+      rc != SQLITE_OK)
+    fail("register warmup_message_hash", rc);
   if (!read_only_) {
     // WAL: readers (the CLI) never block the node's writer and vice versa. NORMAL sync in
     // WAL mode: a committed transaction is in the WAL file before COMMIT returns, so it
@@ -884,6 +941,7 @@ bool sqlite_store::remove_mailbox(mailbox_id id) {
 // exactly one of them sees its acquire succeed.
 std::optional<epoch_t> sqlite_store::acquire_lease(shard_id s, const std::string& owner,
                                                    time_ms now, time_ms ttl) {
+  epochs_.erase(s);
   auto q = use(sql_acquire_lease, "acquire shard lease");
   q.i64(s).text(owner).i64(now).i64(ttl);
   if (!q.step())
@@ -895,6 +953,7 @@ std::optional<epoch_t> sqlite_store::acquire_lease(shard_id s, const std::string
 
 bool sqlite_store::renew_lease(shard_id s, const std::string& owner, epoch_t epoch,
                                time_ms now, time_ms ttl) {
+  epochs_.erase(s);
   use(sql_renew_lease, "renew shard lease")
     .i64(s)
     .text(owner)
@@ -906,6 +965,7 @@ bool sqlite_store::renew_lease(shard_id s, const std::string& owner, epoch_t epo
 }
 
 void sqlite_store::release_lease(shard_id s, const std::string& owner, epoch_t epoch) {
+  epochs_.erase(s);
   use(sql_release_lease, "release shard lease")
     .i64(s)
     .text(owner)
@@ -956,52 +1016,92 @@ std::vector<node_info> sqlite_store::list_nodes() {
 // --- batched writes ------------------------------------------------------------------
 
 batch_result sqlite_store::apply(const write_batch& b) {
-  transaction tx(*this, true, "begin write batch");
-  write_scope scope;
-  auto result = write_fenced(b, scope);
-  if (!result.stale_epoch) {
-    write_stats(scope);
-    tx.commit();
-  }
-  return result;
+  return std::move(write_batches(std::span(&b, 1), "begin write batch").front());
 }
 
 std::vector<batch_result> sqlite_store::apply_many(const std::vector<write_batch>& batches) {
   // One transaction for many shards' batches (group commit): a commit costs WAL frames
-  // and syncs, rows are cheap. Each batch is fenced on its own: a stale one is skipped
-  // whole, the others are written.
-  std::vector<batch_result> results;
-  results.reserve(batches.size());
-  transaction tx(*this, true, "begin grouped write batches");
-  write_scope scope;
-  for (const auto& b : batches)
-    results.push_back(write_fenced(b, scope));
-  write_stats(scope);
+  // and syncs, rows are cheap.
+  return write_batches(batches, "begin grouped write batches");
+}
+
+std::optional<epoch_t> sqlite_store::lease_epoch(shard_id s) {
+  auto [known, fresh] = epochs_.try_emplace(s);
+  if (fresh) {
+    auto q = use(sql_lease_epoch, "check the shard lease epoch");
+    q.i64(s);
+    if (q.step())
+      known->second = static_cast<epoch_t>(q.col_i64(0));
+  }
+  return known->second;
+}
+
+std::vector<batch_result> sqlite_store::write_batches(std::span<const write_batch> batches,
+                                                      const char* purpose) {
+  std::vector<batch_result> results(batches.size());
+  transaction tx(*this, true, purpose);
+  // Fencing: a writer must hold the shard's lease at the batch's epoch; checked inside
+  // the write transaction, so a concurrent acquire cannot slip in between. Another
+  // connection's commit (a lease taken by another process) invalidates the cached epochs.
+  {
+    auto q = use(sql_data_version, "check the shard lease epoch");
+    auto version = q.step() ? q.col_i64(0) : -1;
+    if (version != epochs_data_version_ || version < 0) {
+      epochs_.clear();
+      epochs_data_version_ = version;
+    }
+  }
+  std::vector<std::size_t> ok;
+  ok.reserve(batches.size());
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto& b = batches[i];
+    results[i].intent_inserted.assign(b.intents.size(), false);
+    auto epoch = lease_epoch(b.shard);
+    if (!epoch || *epoch != b.epoch)
+      results[i].stale_epoch = true;  // nothing of this batch is written
+    else
+      ok.push_back(i);
+  }
+  try {
+    write_intents(batches, ok, results);
+    write_outcomes(batches, ok);
+    write_registry(batches, ok);
+    write_placements(batches, ok);
+    write_ramps(batches, ok);
+    write_plans(batches, ok);
+    write_stats(batches, ok);
+  } catch (...) {
+    // Rolled back: what was read of the leases inside it may have been the transaction's own
+    // doing (never, today) but costs nothing to forget.
+    epochs_.clear();
+    throw;
+  }
   tx.commit();
   return results;
 }
 
-batch_result sqlite_store::write_fenced(const write_batch& b, write_scope& scope) {
-  batch_result result;
-  result.intent_inserted.assign(b.intents.size(), false);
-  // Fencing: a writer must hold the shard's lease at the batch's epoch; checked inside
-  // the write transaction, so a concurrent acquire cannot slip in between.
-  auto [known, fresh] = scope.epochs.try_emplace(b.shard);
-  if (fresh) {
-    auto q = use(sql_lease_epoch, "check the shard lease epoch");
-    q.i64(b.shard);
-    if (q.step())
-      known->second = static_cast<epoch_t>(q.col_i64(0));
-  }
-  if (!known->second || *known->second != b.epoch) {
-    result.stale_epoch = true;
-    return result;  // nothing of this batch is written
-  }
-  // Statements are looked up once per batch, not once per row.
+void sqlite_store::write_intents(std::span<const write_batch> batches,
+                                 const std::vector<std::size_t>& ok,
+                                 std::vector<batch_result>& results) {
+  struct row {
+    const send_intent* in;
+    std::size_t batch;
+    std::size_t index;
+  };
+  std::vector<row> rows;
+  for (auto i : ok)
+    for (std::size_t j = 0; j < batches[i].intents.size(); ++j)
+      rows.push_back({&batches[i].intents[j], i, j});
+  if (rows.empty())
+    return;
+  // The key index is (day, mailbox, slot).
+  std::stable_sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+    return key_order(a.in->key, b.in->key);
+  });
   const char* purpose = "insert send intent";
   auto stmt = prepared(sql_insert_intent, purpose);
-  for (std::size_t i = 0; i < b.intents.size(); ++i) {
-    const auto& in = b.intents[i];
+  for (const auto& r : rows) {
+    const auto& in = *r.in;
     statement_use(*this, stmt, purpose)
       .i64(in.key.mailbox)
       .i64(in.key.day)
@@ -1011,85 +1111,154 @@ batch_result sqlite_store::write_fenced(const write_batch& b, write_scope& scope
       .i64(in.planned_at)
       .i64(in.recorded_at)
       .run();
-    result.intent_inserted[i] = changes() == 1;
+    results[r.batch].intent_inserted[r.index] = changes() == 1;
   }
-  purpose = "record send outcome";
-  stmt = prepared(sql_record_outcome, purpose);
-  for (const auto& o : b.outcomes)
+}
+
+void sqlite_store::write_outcomes(std::span<const write_batch> batches,
+                                  const std::vector<std::size_t>& ok) {
+  std::vector<const send_outcome*> rows;
+  for (auto i : ok)
+    for (const auto& o : batches[i].outcomes)
+      rows.push_back(&o);
+  if (rows.empty())
+    return;
+  std::stable_sort(rows.begin(), rows.end(), [](const send_outcome* a, const send_outcome* b) {
+    return key_order(a->key, b->key);
+  });
+  const char* purpose = "record send outcome";
+  auto stmt = prepared(sql_record_outcome, purpose);
+  for (const auto* o : rows)
     statement_use(*this, stmt, purpose)
-      .text(to_string(o.status))
-      .i64(o.at)
-      .text(o.detail)
-      .i64(o.key.mailbox)
-      .i64(o.key.day)
-      .i64(o.key.slot)
+      .text(to_string(o->status))
+      .i64(o->at)
+      .text(o->detail)
+      .i64(o->key.mailbox)
+      .i64(o->key.day)
+      .i64(o->key.slot)
       .run();
-  purpose = "register message id";
-  stmt = prepared(sql_insert_registry, purpose);
-  for (const auto& e : b.registry)
+}
+
+void sqlite_store::write_registry(std::span<const write_batch> batches,
+                                  const std::vector<std::size_t>& ok) {
+  std::vector<std::pair<std::int64_t, const registry_entry*>> rows;
+  for (auto i : ok)
+    for (const auto& e : batches[i].registry)
+      rows.emplace_back(message_hash(e.message_id), &e);
+  if (rows.empty())
+    return;
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  const char* purpose = "register message id";
+  auto stmt = prepared(sql_insert_registry, purpose);
+  for (const auto& [hash, e] : rows)
     statement_use(*this, stmt, purpose)
-      .text(e.message_id)
-      .i64(e.from)
-      .i64(e.to)
-      .i64(static_cast<std::int64_t>(e.thread))
-      .i64(e.turn)
-      .i64(e.sent_at)
-      .text(e.subject)
-      .text(e.in_reply_to)
-      .text(e.references)
+      .i64(hash)
+      .text(e->message_id)
+      .i64(e->from)
+      .i64(e->to)
+      .i64(static_cast<std::int64_t>(e->thread))
+      .i64(e->turn)
+      .i64(e->sent_at)
+      .text(e->subject)
+      .text(e->in_reply_to)
+      .text(e->references)
       .run();
-  purpose = "record placement";
-  stmt = prepared(sql_record_placement, purpose);
-  for (const auto& p : b.placements)
+}
+
+void sqlite_store::write_placements(std::span<const write_batch> batches,
+                                    const std::vector<std::size_t>& ok) {
+  std::vector<std::pair<std::int64_t, const placement_update*>> rows;
+  for (auto i : ok)
+    for (const auto& p : batches[i].placements)
+      rows.emplace_back(message_hash(p.message_id), &p);
+  if (rows.empty())
+    return;
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  const char* purpose = "record placement";
+  auto stmt = prepared(sql_record_placement, purpose);
+  for (const auto& [hash, p] : rows)
     statement_use(*this, stmt, purpose)
-      .text(to_string(p.where))
-      .i64(p.rescued ? 1 : 0)
-      .i64(p.at)
-      .text(p.message_id)
+      .text(to_string(p->where))
+      .i64(p->rescued ? 1 : 0)
+      .i64(p->at)
+      .i64(hash)
+      .text(p->message_id)
       .run();
-  for (const auto& d : b.stats) {
-    auto [row, added] = scope.stats.try_emplace({d.mailbox, d.delta.day}, d.delta);
-    if (!added)
-      row->second += d.delta;
-  }
-  if (!b.ramps.empty()) {
-    auto stamp = wall_clock_ms();
-    purpose = "update ramp state";
-    stmt = prepared(sql_update_ramp, purpose);
-    for (const auto& r : b.ramps)
-      statement_use(*this, stmt, purpose)
-        .i64(r.ramp.ramp_day)
-        .i64(r.ramp.throttle_percent)
-        .i64(r.ramp.cooldown_until)
-        .i64(r.ramp.last_completed)
-        .text(to_string(r.ramp.band))
-        .i64(r.ramp.paused_by_health ? 1 : 0)
-        .text(to_string(r.state))
-        .i64(stamp)
-        .i64(r.mailbox)
-        .run();
-  }
-  purpose = "store day plan";
-  stmt = prepared(sql_put_plan, purpose);
-  for (const auto& p : b.plans) {
-    auto bytes = encode_slot_times(p.slot_times);
+}
+
+void sqlite_store::write_ramps(std::span<const write_batch> batches,
+                               const std::vector<std::size_t>& ok) {
+  std::vector<const ramp_update*> rows;
+  for (auto i : ok)
+    for (const auto& r : batches[i].ramps)
+      rows.push_back(&r);
+  if (rows.empty())
+    return;
+  std::stable_sort(rows.begin(), rows.end(), [](const ramp_update* a, const ramp_update* b) {
+    return a->mailbox < b->mailbox;
+  });
+  auto stamp = wall_clock_ms();
+  const char* purpose = "update ramp state";
+  auto stmt = prepared(sql_update_ramp, purpose);
+  for (const auto* r : rows)
     statement_use(*this, stmt, purpose)
-      .i64(p.day)
-      .i64(p.mailbox)
-      .i64(p.target)
+      .i64(r->ramp.ramp_day)
+      .i64(r->ramp.throttle_percent)
+      .i64(r->ramp.cooldown_until)
+      .i64(r->ramp.last_completed)
+      .text(to_string(r->ramp.band))
+      .i64(r->ramp.paused_by_health ? 1 : 0)
+      .text(to_string(r->state))
+      .i64(stamp)
+      .i64(r->mailbox)
+      .run();
+}
+
+void sqlite_store::write_plans(std::span<const write_batch> batches,
+                               const std::vector<std::size_t>& ok) {
+  std::vector<const plan_record*> rows;
+  for (auto i : ok)
+    for (const auto& p : batches[i].plans)
+      rows.push_back(&p);
+  if (rows.empty())
+    return;
+  std::stable_sort(rows.begin(), rows.end(), [](const plan_record* a, const plan_record* b) {
+    return std::pair(a->day, a->mailbox) < std::pair(b->day, b->mailbox);
+  });
+  const char* purpose = "store day plan";
+  auto stmt = prepared(sql_put_plan, purpose);
+  std::string bytes;
+  for (const auto* p : rows) {
+    bytes = encode_slot_times(p->slot_times);
+    statement_use(*this, stmt, purpose)
+      .i64(p->day)
+      .i64(p->mailbox)
+      .i64(p->target)
       .blob(bytes)
       .run();
   }
-  return result;
 }
 
-void sqlite_store::write_stats(const write_scope& scope) {
+void sqlite_store::write_stats(std::span<const write_batch> batches,
+                               const std::vector<std::size_t>& ok) {
+  // Keyed as the table is: (day, mailbox).
+  std::map<std::pair<day_number, mailbox_id>, day_stats> sums;
+  for (auto i : ok)
+    for (const auto& d : batches[i].stats) {
+      auto [row, added] = sums.try_emplace({d.delta.day, d.mailbox}, d.delta);
+      if (!added)
+        row->second += d.delta;
+    }
+  if (sums.empty())
+    return;
   const char* purpose = "add day stats";
   auto stmt = prepared(sql_add_stats, purpose);
-  for (const auto& [key, d] : scope.stats)
+  for (const auto& [key, d] : sums)
     statement_use(*this, stmt, purpose)
+      .i64(key.second)
       .i64(key.first)
-      .i64(d.day)
       .i64(d.planned)
       .i64(d.sent)
       .i64(d.inbox)
@@ -1171,10 +1340,27 @@ std::vector<send_intent> sqlite_store::pending_intents() {
 
 std::vector<day_stats> sqlite_store::stats(mailbox_id m, day_number from_day,
                                            day_number to_day) {
-  auto q = use(sql_stats_of, "read day stats");
-  q.i64(m).i64(from_day).i64(to_day);
   std::vector<day_stats> out;
-  while (q.step()) {
+  transaction tx(*this, false, "begin day stats read");
+  // Clamp to the days that have stats at all, so a wide range costs no empty seeks.
+  std::int64_t first = from_day;
+  std::int64_t last = to_day;
+  {
+    auto q = use(sql_first_stats_day, "find the first day with stats");
+    if (!q.step() || q.col_null(0))
+      return out;
+    first = std::max(first, q.col_i64(0));
+  }
+  {
+    auto q = use(sql_last_stats_day, "find the last day with stats");
+    if (q.step() && !q.col_null(0))
+      last = std::min(last, q.col_i64(0));
+  }
+  for (auto day = first; day <= last; ++day) {
+    auto q = use(sql_stats_of, "read day stats");
+    q.i64(day).i64(m);
+    if (!q.step())
+      continue;
     day_stats d;
     auto u = [&](int c) { return static_cast<std::uint32_t>(q.col_i64(c)); };
     d.day = static_cast<day_number>(q.col_i64(0));
@@ -1190,12 +1376,13 @@ std::vector<day_stats> sqlite_store::stats(mailbox_id m, day_number from_day,
     d.skipped = u(10);
     out.push_back(d);
   }
+  tx.commit();
   return out;
 }
 
 std::optional<registry_entry> sqlite_store::find_message(const std::string& message_id) {
   auto q = use(sql_find_message, "find message id");
-  q.text(message_id);
+  q.i64(message_hash(message_id)).text(message_id);
   if (!q.step())
     return std::nullopt;
   registry_entry e;
