@@ -169,12 +169,13 @@ int main(int argc, char** argv) {
         const std::size_t end = todays.size() * static_cast<std::size_t>(step + 1)
                                 / steps_per_day;
         // Intent commits: the step's sends in ~25 groups, each group one batch per shard.
-        const std::size_t in_step = end - next;
-        for (int c = 0; c < intent_commits_per_step && next < end; ++c) {
-          std::size_t group_end = next + (in_step * static_cast<std::size_t>(c + 1)
-                                          + static_cast<std::size_t>(intent_commits_per_step) - 1)
-                                           / static_cast<std::size_t>(intent_commits_per_step);
-          group_end = std::min(group_end, end);
+        const std::size_t step_begin = next;
+        const std::size_t in_step = end - step_begin;
+        const auto groups = static_cast<std::size_t>(intent_commits_per_step);
+        for (std::size_t c = 0; c < groups && next < end; ++c) {
+          const std::size_t group_end = step_begin + in_step * (c + 1) / groups;
+          if (group_end == next)
+            continue;  // a step with fewer sends than commits
           auto bs = fresh_batches();
           std::size_t rows = 0;
           for (; next < group_end; ++next) {
