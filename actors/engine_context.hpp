@@ -15,6 +15,10 @@
 #include <memory>
 #include <vector>
 
+namespace warmup::sandbox {
+class network;
+}
+
 namespace warmup {
 
 // Counts work in flight (messages sent but not yet fully handled). Only the simulated
@@ -67,6 +71,15 @@ enum class transport_error : std::uint8_t { connect, tls, auth, timeout, protoco
 constexpr std::array<const char*, 6> transport_error_names{"connect", "tls",     "auth",
                                                            "timeout", "protocol", "rejected"};
 
+// What the store gateway's commits cost: count, batches, rows and time spent in the
+// store, for commits a send waits for (intents) and for the lazily written rest.
+struct store_commit_counters {
+  std::atomic<std::uint64_t> commits{0};
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> rows{0};
+  std::atomic<std::uint64_t> micros{0};
+};
+
 // Node-wide counters (lock-free), read by status and benchmarks.
 struct engine_counters {
   std::atomic<std::uint64_t> sends{0};
@@ -89,6 +102,8 @@ struct engine_counters {
   std::array<std::atomic<std::uint64_t>, transport_error_names.size()> smtp_errors{};
   std::array<std::atomic<std::uint64_t>, transport_error_names.size()> imap_errors{};
   std::atomic<std::uint64_t> store_queued_rows{0};
+  store_commit_counters intent_commits;
+  store_commit_counters lazy_commits;
 };
 
 struct engine_context {
@@ -105,6 +120,11 @@ struct engine_context {
   store_actor store;
   transport_actor transport;
   directory_actor directory;
+  // The simulated mail network when this node runs on the sandbox (null otherwise). It is
+  // thread-safe and answers in well under a microsecond, so mailbox actors call it
+  // directly instead of sending through the transport actor: the simulation's hot path
+  // then has no single actor every send and every receipt must pass through.
+  sandbox::network* sandbox = nullptr;
   std::string node_name;
   // Per shard: its earliest due time (-1: none), published for the simulation driver.
   std::unique_ptr<std::atomic<time_ms>[]> shard_next_due;

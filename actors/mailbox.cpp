@@ -3,6 +3,8 @@
 // directory, by message.
 #include "actors/mailbox.hpp"
 
+#include "actors/services.hpp"
+
 #include "warmup/calendar.hpp"
 #include "warmup/content.hpp"
 #include "warmup/engagement.hpp"
@@ -43,11 +45,41 @@ std::size_t planned_count(const state_t& st) {
   return n;
 }
 
-void emit(self_ptr self, storage::write_batch&& b) {
-  if (b.empty())
-    return;
-  self->state.ctx->tracker->begin();
-  self->send(self->state.shard, atom::write::value, std::move(b));
+// What one activation of a mailbox actor writes and reschedules. It leaves as ONE message
+// to the shard when the activation ends (mailbox_actor_impl::resume), after every intent
+// request the activation sent: a send used to cost a write and a schedule message each,
+// and the shard knows a woken mailbox is done (its intents are all in) when this arrives.
+// Thread-local: an activation runs on one thread, one actor at a time.
+struct activation_outbox {
+  storage::write_batch writes;
+  bool due_changed = false;   // state.scheduled changed: the shard must hear it
+  std::uint32_t wakes = 0;    // wake messages handled
+};
+thread_local activation_outbox outbox;
+
+template <class T>
+void move_append(std::vector<T>& to, std::vector<T>& from) {
+  if (to.empty())
+    to = std::move(from);
+  else
+    std::move(from.begin(), from.end(), std::back_inserter(to));
+}
+
+void emit(self_ptr, storage::write_batch&& b) {
+  auto& w = outbox.writes;
+  move_append(w.intents, b.intents);
+  move_append(w.outcomes, b.outcomes);
+  move_append(w.registry, b.registry);
+  move_append(w.placements, b.placements);
+  move_append(w.stats, b.stats);
+  move_append(w.ramps, b.ramps);
+  move_append(w.plans, b.plans);
+}
+
+// The wake time the shard keeps for this mailbox; sent with the activation's writes.
+void schedule_at(self_ptr self, time_ms t) {
+  self->state.scheduled = t;
+  outbox.due_changed = true;
 }
 
 std::uint16_t bump(std::uint16_t v) {
@@ -84,11 +116,8 @@ void reschedule(self_ptr self) {
   }
   if (next == never)
     next = -1;
-  if (next != st.scheduled) {
-    st.scheduled = next;
-    st.ctx->tracker->begin();
-    self->send(st.shard, atom::schedule::value, st.local, next);
-  }
+  if (next != st.scheduled)
+    schedule_at(self, next);
 }
 
 void record_outcome(self_ptr self, const slot_key& key, storage::intent_status status,
@@ -353,82 +382,94 @@ void notify_recipient(self_ptr self, const mail_message& msg, mailbox_id to, day
   self->send(st.ctx->shards[sh], atom::expect::value, std::move(in));
 }
 
+// What a send's result does to the mailbox: slot state, outcome, registry, counters,
+// and the recipients told to expect the message.
+void on_sent(self_ptr self, const slot_key& key, const mail_message& msg, mailbox_id to,
+             mailbox_id cc, bool is_reply, const send_result& res) {
+  auto& s2 = self->state;
+  auto& counters = s2.ctx->counters;
+  auto now = s2.ctx->clock.now();
+  storage::write_batch b;
+  day_stats d;
+  d.day = key.day;
+  auto mark = [&](state_t::slot_status v) {
+    if (!is_reply && key.day == s2.day && key.slot < s2.slots.size())
+      s2.slots[key.slot].status = v;
+  };
+  switch (res.status) {
+    case send_status::sent: {
+      mark(state_t::slot_status::sent);
+      b.outcomes.push_back({key, storage::intent_status::sent, now, {}});
+      storage::registry_entry e;
+      e.message_id = msg.message_id;
+      e.from = s2.settings->id;
+      e.to = to;
+      e.thread = msg.thread;
+      e.turn = msg.turn;
+      e.sent_at = msg.date;
+      e.subject = msg.subject;
+      e.in_reply_to = msg.in_reply_to;
+      e.references = msg.references;
+      b.registry.push_back(std::move(e));
+      d.sent = 1;
+      if (is_reply)
+        d.replies = 1;
+      auto& h = history_for(s2, key.day);
+      h.sent = bump(h.sent);
+      counters.sends++;
+      if (is_reply) {
+        counters.replies++;
+        self->send(s2.ctx->directory, atom::record::value, s2.settings->id, to);
+      }
+      notify_recipient(self, msg, to, key.day);
+      if (cc != no_mailbox)
+        notify_recipient(self, msg, cc, key.day);
+      break;
+    }
+    case send_status::temporary_failure:
+      mark(state_t::slot_status::failed);
+      b.outcomes.push_back({key, storage::intent_status::failed, now, res.detail});
+      d.skipped = 1;
+      counters.send_failures++;
+      break;
+    case send_status::bounced: {
+      mark(state_t::slot_status::failed);
+      b.outcomes.push_back({key, storage::intent_status::bounced, now, res.detail});
+      d.bounces = 1;
+      auto& h = history_for(s2, key.day);
+      h.bounces = bump(h.bounces);
+      counters.bounces++;
+      break;
+    }
+    case send_status::auth_failure:
+      mark(state_t::slot_status::failed);
+      b.outcomes.push_back({key, storage::intent_status::failed, now, res.detail});
+      d.skipped = 1;
+      counters.send_failures++;
+      s2.state = mailbox_state::disconnected;
+      b.ramps.push_back({s2.settings->id, s2.ramp, mailbox_state::disconnected});
+      break;
+  }
+  b.stats.push_back({s2.settings->id, d});
+  emit(self, std::move(b));
+  reschedule(self);
+}
+
 void transmit(self_ptr self, slot_key key, mail_message msg, mailbox_id to, mailbox_id cc,
               bool is_reply) {
   auto& st = self->state;
+  if (st.ctx->sandbox != nullptr) {
+    auto res = sandbox_send(*st.ctx->sandbox, st.settings->id, to, cc, msg, st.ctx->clock.now());
+    on_sent(self, key, msg, to, cc, is_reply, res);
+    return;
+  }
   outgoing_mail out{st.settings->id, to, cc, msg};
   st.ctx->tracker->begin();
   self->request(st.ctx->transport, caf::infinite, atom::send::value, std::move(out))
     .then(
       [=](const send_result& res) {
-        auto& s2 = self->state;
-        auto& counters = s2.ctx->counters;
-        auto now = s2.ctx->clock.now();
-        storage::write_batch b;
-        day_stats d;
-        d.day = key.day;
-        auto mark = [&](state_t::slot_status v) {
-          if (!is_reply && key.day == s2.day && key.slot < s2.slots.size())
-            s2.slots[key.slot].status = v;
-        };
-        switch (res.status) {
-          case send_status::sent: {
-            mark(state_t::slot_status::sent);
-            b.outcomes.push_back({key, storage::intent_status::sent, now, {}});
-            storage::registry_entry e;
-            e.message_id = msg.message_id;
-            e.from = s2.settings->id;
-            e.to = to;
-            e.thread = msg.thread;
-            e.turn = msg.turn;
-            e.sent_at = msg.date;
-            e.subject = msg.subject;
-            e.in_reply_to = msg.in_reply_to;
-            e.references = msg.references;
-            b.registry.push_back(std::move(e));
-            d.sent = 1;
-            if (is_reply)
-              d.replies = 1;
-            auto& h = history_for(s2, key.day);
-            h.sent = bump(h.sent);
-            counters.sends++;
-            if (is_reply) {
-              counters.replies++;
-              self->send(s2.ctx->directory, atom::record::value, s2.settings->id, to);
-            }
-            notify_recipient(self, msg, to, key.day);
-            if (cc != no_mailbox)
-              notify_recipient(self, msg, cc, key.day);
-            break;
-          }
-          case send_status::temporary_failure:
-            mark(state_t::slot_status::failed);
-            b.outcomes.push_back({key, storage::intent_status::failed, now, res.detail});
-            d.skipped = 1;
-            counters.send_failures++;
-            break;
-          case send_status::bounced: {
-            mark(state_t::slot_status::failed);
-            b.outcomes.push_back({key, storage::intent_status::bounced, now, res.detail});
-            d.bounces = 1;
-            auto& h = history_for(s2, key.day);
-            h.bounces = bump(h.bounces);
-            counters.bounces++;
-            break;
-          }
-          case send_status::auth_failure:
-            mark(state_t::slot_status::failed);
-            b.outcomes.push_back({key, storage::intent_status::failed, now, res.detail});
-            d.skipped = 1;
-            counters.send_failures++;
-            s2.state = mailbox_state::disconnected;
-            b.ramps.push_back({s2.settings->id, s2.ramp, mailbox_state::disconnected});
-            break;
-        }
-        b.stats.push_back({s2.settings->id, d});
-        emit(self, std::move(b));
-        reschedule(self);
-        s2.ctx->tracker->end();
+        on_sent(self, key, msg, to, cc, is_reply, res);
+        self->state.ctx->tracker->end();
       },
       [=](caf::error&) {
         auto& s2 = self->state;
@@ -454,98 +495,107 @@ void send_due(self_ptr self, time_ms now) {
   }
 }
 
+// What a visit to a received message found, applied to the mailbox: placement reported
+// to the sender, counters, the reply decided, or a retry after a failed visit.
+void on_processed(self_ptr self, const std::string& message_id, const receive_result& res) {
+  auto& s2 = self->state;
+  auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(),
+                         [&](auto& e) { return e.mail.message_id == message_id; });
+  if (it == s2.inbound.end())
+    return;
+  if (res.disconnected) {
+    // The login was refused: nothing more is tried until the user fixes it.
+    s2.inbound.erase(it);
+    if (s2.state != mailbox_state::disconnected) {
+      s2.state = mailbox_state::disconnected;
+      storage::write_batch b;
+      b.ramps.push_back({s2.settings->id, s2.ramp, mailbox_state::disconnected});
+      emit(self, std::move(b));
+    }
+    return;
+  }
+  if (res.where == storage::placement::unknown) {
+    // The visit failed (server down, timeout): look again later, a few times.
+    constexpr std::uint8_t max_failed_visits = 3;
+    if (++it->failed_visits > max_failed_visits) {
+      s2.inbound.erase(it);
+    } else {
+      it->stage = state_t::inbound_stage::waiting;
+      it->process_at = s2.ctx->clock.now() + (20 * ms_per_minute << (it->failed_visits - 1));
+    }
+    reschedule(self);
+    return;
+  }
+  auto& counters = s2.ctx->counters;
+  counters.receipts++;
+  if (res.where == storage::placement::inbox)
+    counters.inbox++;
+  else if (res.where == storage::placement::spam)
+    counters.spam++;
+  else
+    counters.missing++;
+  if (res.rescued)
+    counters.rescued++;
+  // Tell the sender where its message landed (its health input; the sender's shard
+  // counts it in the sender's day stats).
+  placement_report rep{it->mail.from, it->mail.send_day, static_cast<std::uint8_t>(res.where),
+                       res.rescued};
+  if (const auto* sender = s2.ctx->mailbox(it->mail.from)) {
+    auto sh = shard_of(sender->email, static_cast<std::uint32_t>(s2.ctx->shards.size()));
+    s2.ctx->tracker->begin();
+    self->send(s2.ctx->shards[sh], atom::placed::value, rep);
+  }
+  storage::write_batch b;
+  b.placements.push_back({message_id, res.where, res.rescued, s2.ctx->clock.now()});
+  day_stats d;
+  d.day = s2.day;
+  d.received = 1;
+  d.rescued = res.rescued ? 1 : 0;
+  b.stats.push_back({s2.settings->id, d});
+  emit(self, std::move(b));
+  bool reply = it->plan.reply && res.where != storage::placement::missing
+               && it->mail.turn < s2.settings->engagement.max_thread_turns;
+  if (reply) {
+    auto when = std::max(s2.ctx->clock.now(), it->mail.sent_at + it->plan.reply_delay);
+    it->reply_at = next_in_window(when, s2.settings->window, s2.settings->timezone);
+    it->stage = state_t::inbound_stage::reply_due;
+  } else {
+    s2.inbound.erase(it);
+  }
+  reschedule(self);
+}
+
 void process_due(self_ptr self, time_ms now) {
   auto& st = self->state;
   // A disconnected mailbox's login is known to fail: no attempts (a provider may lock an
   // account after repeated failures) until the user fixes it and resumes it.
   if (st.state == mailbox_state::disconnected)
     return;
-  for (std::size_t i = 0; i < st.inbound.size(); ++i) {
-    auto& in = st.inbound[i];
+  // Collected first: a visit's result may erase from `inbound` (the sandbox answers at once).
+  std::vector<receive_task> due;
+  for (auto& in : st.inbound) {
     if (in.stage != state_t::inbound_stage::waiting || in.process_at > now)
       continue;
     in.stage = state_t::inbound_stage::processing;
-    receive_task task{st.settings->id, in.mail.message_id, in.plan};
-    auto message_id = in.mail.message_id;
+    due.push_back(receive_task{st.settings->id, in.mail.message_id, in.plan});
+  }
+  for (auto& task : due) {
+    if (st.ctx->sandbox != nullptr) {
+      on_processed(self, task.message_id, sandbox_process(*st.ctx->sandbox, task, now));
+      continue;
+    }
+    auto message_id = task.message_id;
     st.ctx->tracker->begin();
     self->request(st.ctx->transport, caf::infinite, atom::process::value, std::move(task))
       .then(
         [=](const receive_result& res) {
-          auto& s2 = self->state;
-          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(), [&](auto& e) {
-            return e.mail.message_id == message_id;
-          });
-          if (it != s2.inbound.end() && res.disconnected) {
-            // The login was refused: nothing more is tried until the user fixes it.
-            s2.inbound.erase(it);
-            if (s2.state != mailbox_state::disconnected) {
-              s2.state = mailbox_state::disconnected;
-              storage::write_batch b;
-              b.ramps.push_back({s2.settings->id, s2.ramp, mailbox_state::disconnected});
-              emit(self, std::move(b));
-            }
-            s2.ctx->tracker->end();
-            return;
-          }
-          if (it != s2.inbound.end() && res.where == storage::placement::unknown) {
-            // The visit failed (server down, timeout): look again later, a few times.
-            constexpr std::uint8_t max_failed_visits = 3;
-            if (++it->failed_visits > max_failed_visits) {
-              s2.inbound.erase(it);
-            } else {
-              it->stage = state_t::inbound_stage::waiting;
-              it->process_at = s2.ctx->clock.now()
-                               + (20 * ms_per_minute << (it->failed_visits - 1));
-            }
-            reschedule(self);
-            s2.ctx->tracker->end();
-            return;
-          }
-          if (it != s2.inbound.end()) {
-            auto& counters = s2.ctx->counters;
-            counters.receipts++;
-            if (res.where == storage::placement::inbox)
-              counters.inbox++;
-            else if (res.where == storage::placement::spam)
-              counters.spam++;
-            else
-              counters.missing++;
-            if (res.rescued)
-              counters.rescued++;
-            // Tell the sender where its message landed (its health input).
-            placement_report rep{it->mail.from, it->mail.send_day,
-                                 static_cast<std::uint8_t>(res.where), res.rescued};
-            if (const auto* sender = s2.ctx->mailbox(it->mail.from)) {
-              auto sh = shard_of(sender->email, static_cast<std::uint32_t>(s2.ctx->shards.size()));
-              s2.ctx->tracker->begin();
-              self->send(s2.ctx->shards[sh], atom::placed::value, rep);
-            }
-            storage::write_batch b;
-            b.placements.push_back({message_id, res.where, res.rescued, s2.ctx->clock.now()});
-            day_stats d;
-            d.day = s2.day;
-            d.received = 1;
-            d.rescued = res.rescued ? 1 : 0;
-            b.stats.push_back({s2.settings->id, d});
-            emit(self, std::move(b));
-            bool reply = it->plan.reply && res.where != storage::placement::missing
-                         && it->mail.turn < s2.settings->engagement.max_thread_turns;
-            if (reply) {
-              auto when = std::max(s2.ctx->clock.now(), it->mail.sent_at + it->plan.reply_delay);
-              it->reply_at = next_in_window(when, s2.settings->window, s2.settings->timezone);
-              it->stage = state_t::inbound_stage::reply_due;
-            } else {
-              s2.inbound.erase(it);
-            }
-            reschedule(self);
-          }
-          s2.ctx->tracker->end();
+          on_processed(self, message_id, res);
+          self->state.ctx->tracker->end();
         },
         [=](caf::error&) {
           auto& s2 = self->state;
-          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(), [&](auto& e) {
-            return e.mail.message_id == message_id;
-          });
+          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(),
+                                 [&](auto& e) { return e.mail.message_id == message_id; });
           if (it != s2.inbound.end())
             s2.inbound.erase(it);
           s2.ctx->tracker->end();
@@ -647,6 +697,7 @@ mailbox_actor::behavior_type make_shared_behavior() {
   return {
     [](atom::wake, time_ms now) {
       auto self = running();
+      ++outbox.wakes;
       on_wake(self, now);
       self->state.ctx->tracker->end();
     },
@@ -668,26 +719,19 @@ mailbox_actor::behavior_type make_shared_behavior() {
     [](atom::placed, const placement_report& rep) {
       auto self = running();
       auto& s = self->state;
+      // History only: the shard already counted the placement in the day's stats.
       auto& h = history_for(s, rep.send_day);
-      day_stats d;
-      d.day = rep.send_day;
       switch (static_cast<storage::placement>(rep.where)) {
         case storage::placement::inbox:
           h.inbox = bump(h.inbox);
-          d.inbox = 1;
           break;
         case storage::placement::spam:
           h.spam = bump(h.spam);
-          d.spam = 1;
           break;
         default:
           h.missing = bump(h.missing);
-          d.missing = 1;
           break;
       }
-      storage::write_batch b;
-      b.stats.push_back({s.settings->id, d});
-      emit(self, std::move(b));
       s.ctx->tracker->end();
     },
     [](atom::pause) {
@@ -708,9 +752,7 @@ mailbox_actor::behavior_type make_shared_behavior() {
         start_day(self, s.ctx->clock.now(), s.day);
       // The day's plan stays: slots missed while paused are recorded as skipped at the
       // next wake, the rest are sent at their times.
-      s.ctx->tracker->begin();
-      self->send(s.shard, atom::schedule::value, s.local, s.ctx->clock.now());
-      s.scheduled = s.ctx->clock.now();
+      schedule_at(self, s.ctx->clock.now());
     },
     [](atom::status) {
       auto self = running();
@@ -793,7 +835,24 @@ caf::resumable::resume_result mailbox_actor_impl::resume(caf::execution_unit* un
     running_guard(const running_guard&) = delete;
     running_guard& operator=(const running_guard&) = delete;
   } guard{this};
-  return mailbox_actor::base::resume(unit, max_throughput);
+  // The activation is work in flight until its report has left: the simulation driver
+  // must not find the engine idle between a handler's end and the report.
+  const auto* ctx = state.ctx;
+  if (ctx != nullptr)
+    ctx->tracker->begin();
+  outbox = activation_outbox{};
+  auto result = mailbox_actor::base::resume(unit, max_throughput);
+  auto& o = outbox;
+  if (state.ctx != nullptr
+      && (!o.writes.empty() || o.due_changed || o.wakes > 0)) {
+    state.ctx->tracker->begin();
+    send(state.shard, atom::write::value, std::move(o.writes), state.local,
+         o.due_changed ? state.scheduled : due_unchanged, o.wakes);
+  }
+  o = activation_outbox{};
+  if (ctx != nullptr)
+    ctx->tracker->end();
+  return result;
 }
 
 void mailbox_actor_impl::on_exit() {

@@ -286,6 +286,8 @@ node_start_report engine_node::start() {
   gw.writer = "gateway." + ctx.node_name;
   gw.lease_lost = ctx.shard_lease_lost.get();
   gw.shard_count = ctx.shard_lease_lost ? shard_count : 0;
+  gw.intent_commits = &ctx.counters.intent_commits;
+  gw.lazy_commits = &ctx.counters.lazy_commits;
   ctx.store_ready.store(true);
   ctx.store = sys_.spawn<caf::detached>(store_gateway_with_options, store_, std::move(gw));
   if (cluster_.enabled)
@@ -304,6 +306,7 @@ node_start_report engine_node::start() {
                                          open_secret_);
   } else {
     ctx.transport = sys_.spawn(sandbox_transport, ctx_.get(), net_);
+    ctx.sandbox = net_.get();
   }
   ctx.directory = sys_.spawn(directory, ctx_.get());
   ctx.shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shard_count);
@@ -504,6 +507,7 @@ bool engine_node::stop() {
   ctx.shards.clear();
   ctx.store = nullptr;
   ctx.transport = nullptr;
+  ctx.sandbox = nullptr;
   ctx.directory = nullptr;
   driver_ = nullptr;
   node_ = nullptr;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <string>
@@ -24,6 +25,25 @@ using gateway_ptr = store_actor::stateful_pointer<store_gateway_state>;
 std::size_t row_count(const storage::write_batch& b) {
   return b.outcomes.size() + b.registry.size() + b.placements.size() + b.stats.size()
          + b.ramps.size() + b.plans.size();
+}
+
+template <class T>
+void append_all(std::vector<T>& to, std::vector<T>& from) {
+  if (to.empty())
+    to = std::move(from);
+  else
+    std::move(from.begin(), from.end(), std::back_inserter(to));
+}
+
+// Appends the rows of `from` (same shard and epoch) to `to`, in order.
+void append_rows(storage::write_batch& to, storage::write_batch& from) {
+  append_all(to.intents, from.intents);
+  append_all(to.outcomes, from.outcomes);
+  append_all(to.registry, from.registry);
+  append_all(to.placements, from.placements);
+  append_all(to.stats, from.stats);
+  append_all(to.ramps, from.ramps);
+  append_all(to.plans, from.plans);
 }
 
 std::size_t waiting_rows(const store_gateway_state& st) {
@@ -90,6 +110,7 @@ void mark_up(gateway_ptr self) {
 bool run_commit(gateway_ptr self, gateway_commit c) {
   auto& st = self->state;
   std::vector<storage::batch_result> results;
+  const auto started = std::chrono::steady_clock::now();
   try {
     results = st.opts.writer.empty() ? st.store->apply_many(c.batches)
                                      : st.store->apply_many_once(st.opts.writer, c.seq, c.batches);
@@ -103,6 +124,17 @@ bool run_commit(gateway_ptr self, gateway_commit c) {
   }
   st.failed_rows = 0;
   st.batches += c.batches.size();
+  if (auto* k = c.intents ? st.opts.intent_commits : st.opts.lazy_commits) {
+    std::size_t rows = 0;
+    for (const auto& b : c.batches)
+      rows += b.intents.size() + row_count(b);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+    k->commits.fetch_add(1, std::memory_order_relaxed);
+    k->batches.fetch_add(c.batches.size(), std::memory_order_relaxed);
+    k->rows.fetch_add(rows, std::memory_order_relaxed);
+    k->micros.fetch_add(static_cast<std::uint64_t>(us.count()), std::memory_order_relaxed);
+  }
   if (c.intents) {
     for (std::size_t i = 0; i < c.promises.size(); ++i)
       c.promises[i].deliver(std::move(results[i]));
@@ -156,6 +188,7 @@ void commit_lazy(gateway_ptr self, bool force) {
   c.batches = std::move(st.lazy);
   c.promises = std::move(st.lazy_promises);
   st.lazy.clear();
+  st.lazy_of_shard.clear();
   st.lazy_promises.clear();
   st.lazy_rows = 0;
   st.last_lazy_commit = now;
@@ -277,7 +310,12 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
       b.intents.clear();
       if (!b.empty()) {
         st.lazy_rows += row_count(b);
-        st.lazy.push_back(std::move(b));
+        auto key = (static_cast<std::uint64_t>(b.epoch) << 32) | b.shard;
+        auto [at, fresh] = st.lazy_of_shard.try_emplace(key, st.lazy.size());
+        if (fresh)
+          st.lazy.push_back(std::move(b));
+        else
+          append_rows(st.lazy[at->second], b);
       }
       caf::result<storage::batch_result> answer = storage::batch_result{};
       if (!intents.intents.empty()) {
@@ -417,6 +455,65 @@ caf::behavior lease_keeper(caf::stateful_actor<lease_keeper_state>* self, engine
 
 // -- sandbox transport --------------------------------------------------------------
 
+send_result sandbox_send(sandbox::network& net, mailbox_id from, mailbox_id to, mailbox_id cc,
+                         const mail_message& msg, time_ms now) {
+  sandbox::mail m;
+  m.from = from;
+  m.to = to;
+  m.message_id = msg.message_id;
+  m.in_reply_to = msg.in_reply_to;
+  m.thread = msg.thread;
+  m.turn = std::max(0, msg.turn - 1);
+  auto d = net.deliver(m, now);
+  if (cc != no_mailbox && d.status == sandbox::delivery_status::accepted) {
+    m.to = cc;
+    net.deliver(m, now);
+  }
+  send_result r;
+  switch (d.status) {
+    case sandbox::delivery_status::accepted:
+      r.status = send_status::sent;
+      break;
+    case sandbox::delivery_status::bounced:
+      r.status = send_status::bounced;
+      r.detail = "550 5.1.1 recipient unknown (sandbox simulation)";
+      break;
+    case sandbox::delivery_status::temporary_failure:
+      r.status = send_status::temporary_failure;
+      r.detail = "451 4.3.0 try again later (sandbox simulation)";
+      break;
+  }
+  return r;
+}
+
+receive_result sandbox_process(sandbox::network& net, const receive_task& t, time_ms now) {
+  receive_result r;
+  auto where = net.find(t.recipient, t.message_id);
+  switch (where) {
+    case sandbox::folder::none:
+      r.where = storage::placement::missing;
+      return r;
+    case sandbox::folder::spam:
+      r.where = storage::placement::spam;
+      break;
+    default:
+      r.where = storage::placement::inbox;
+      break;
+  }
+  // Rescue only what really is in spam.
+  if (where == sandbox::folder::spam && t.engagement.rescue)
+    r.rescued = net.rescue(t.recipient, t.message_id, now);
+  sandbox::flags f;
+  f.read = t.engagement.read;
+  f.important = t.engagement.important;
+  f.starred = t.engagement.star;
+  net.set_flags(t.recipient, t.message_id, f, now);
+  // Filed so it never clutters the inbox; left in spam when not rescued.
+  if (where != sandbox::folder::spam || r.rescued)
+    r.filed = net.file(t.recipient, t.message_id, now);
+  return r;
+}
+
 transport_actor::behavior_type
 sandbox_transport(transport_actor::stateful_pointer<sandbox_transport_state> self,
                   const engine_context* ctx, std::shared_ptr<sandbox::network> net) {
@@ -425,62 +522,11 @@ sandbox_transport(transport_actor::stateful_pointer<sandbox_transport_state> sel
   return {
     [=](atom::send, const outgoing_mail& out) {
       auto& st = self->state;
-      sandbox::mail m;
-      m.from = out.from;
-      m.to = out.to;
-      m.message_id = out.message.message_id;
-      m.in_reply_to = out.message.in_reply_to;
-      m.thread = out.message.thread;
-      m.turn = std::max(0, out.message.turn - 1);
-      auto d = st.net->deliver(m, st.ctx->clock.now());
-      if (out.cc != no_mailbox && d.status == sandbox::delivery_status::accepted) {
-        m.to = out.cc;
-        st.net->deliver(m, st.ctx->clock.now());
-      }
-      send_result r;
-      switch (d.status) {
-        case sandbox::delivery_status::accepted:
-          r.status = send_status::sent;
-          break;
-        case sandbox::delivery_status::bounced:
-          r.status = send_status::bounced;
-          r.detail = "550 5.1.1 recipient unknown (sandbox simulation)";
-          break;
-        case sandbox::delivery_status::temporary_failure:
-          r.status = send_status::temporary_failure;
-          r.detail = "451 4.3.0 try again later (sandbox simulation)";
-          break;
-      }
-      return r;
+      return sandbox_send(*st.net, out.from, out.to, out.cc, out.message, st.ctx->clock.now());
     },
     [=](atom::process, const receive_task& t) {
       auto& st = self->state;
-      auto now = st.ctx->clock.now();
-      receive_result r;
-      auto where = st.net->find(t.recipient, t.message_id);
-      switch (where) {
-        case sandbox::folder::none:
-          r.where = storage::placement::missing;
-          return r;
-        case sandbox::folder::spam:
-          r.where = storage::placement::spam;
-          break;
-        default:
-          r.where = storage::placement::inbox;
-          break;
-      }
-      // Rescue only what really is in spam.
-      if (where == sandbox::folder::spam && t.engagement.rescue)
-        r.rescued = st.net->rescue(t.recipient, t.message_id, now);
-      sandbox::flags f;
-      f.read = t.engagement.read;
-      f.important = t.engagement.important;
-      f.starred = t.engagement.star;
-      st.net->set_flags(t.recipient, t.message_id, f, now);
-      // Filed so it never clutters the inbox; left in spam when not rescued.
-      if (where != sandbox::folder::spam || r.rescued)
-        r.filed = st.net->file(t.recipient, t.message_id, now);
-      return r;
+      return sandbox_process(*st.net, t, st.ctx->clock.now());
     },
     [=](atom::resume, mailbox_id) {
       // Simulated mailboxes have no logins to forget.

@@ -45,6 +45,9 @@ struct store_gateway_options {
   // batches are answered stale without being written; a lazy batch found stale sets it.
   std::atomic<bool>* lease_lost = nullptr;
   std::size_t shard_count = 0;
+  // Where the cost of each commit is counted (null: nowhere).
+  store_commit_counters* intent_commits = nullptr;
+  store_commit_counters* lazy_commits = nullptr;
 };
 
 // One apply_many call, kept whole for its retry.
@@ -64,6 +67,10 @@ struct store_gateway_state {
   // Everything but intents (outcomes, registry, placements, counters, ramps, plans): written
   // in larger transactions, at most lazy_commit behind, always after the intents before it.
   std::vector<storage::write_batch> lazy;
+  // Where each shard's lazy batch sits in `lazy`: a shard's later rows are appended to it,
+  // so a commit writes one batch per shard (one fencing check, one statement lookup per
+  // kind) instead of one per shard flush.
+  std::unordered_map<std::uint64_t, std::size_t> lazy_of_shard;
   std::size_t lazy_rows = 0;
   // Lazy-only batches held back (back-pressure): answered once their rows are committed.
   std::vector<caf::typed_response_promise<storage::batch_result>> lazy_promises;
@@ -125,6 +132,13 @@ struct sandbox_transport_state {
   std::shared_ptr<sandbox::network> net;
   static inline const char* name = "sandbox_transport";
 };
+
+// One send and one receive visit on the sandbox network (thread-safe, sub-microsecond):
+// the sandbox transport actor answers with these, and a node on the sandbox lets its
+// mailbox actors call them directly (engine_context::sandbox), without an actor hop.
+send_result sandbox_send(sandbox::network& net, mailbox_id from, mailbox_id to, mailbox_id cc,
+                         const mail_message& msg, time_ms now);
+receive_result sandbox_process(sandbox::network& net, const receive_task& t, time_ms now);
 
 // The sandbox transport: the simulated mail network behind the transport interface.
 transport_actor::behavior_type

@@ -86,7 +86,9 @@ void flush(self_ptr self, bool force) {
   // Rows nobody waits for (outcomes, registry, placements, counters) ride along with the
   // next intent flush or the shard's next tick: one batch per tick instead of one per
   // event keeps the gateway's messages and transactions few.
-  if (!force && st.waiting.empty()
+  // Intents leave once every mailbox this shard woke has reported: one batch (and one
+  // store round trip) per tick rather than one per sending mailbox.
+  if (!force && (st.waiting.empty() || st.awaiting_reports > 0)
       && st.pending_rows < static_cast<std::size_t>(st.ctx->cfg.store.batch_max))
     return;
   st.flushing = true;
@@ -188,6 +190,29 @@ void spawn_child(self_ptr self, std::uint32_t i, mailbox_seed seed) {
   c.restarting = false;
 }
 
+// Child `i` reported after its wake (or went): its intents are all in.
+void report_back(self_ptr self, std::uint32_t i) {
+  auto& st = self->state;
+  if (i < st.woken.size() && st.woken[i]) {
+    st.woken[i] = false;
+    --st.awaiting_reports;
+  }
+}
+
+// Adds counters to the pending batch, one row per (mailbox, day) however many deltas.
+void add_stats(self_ptr self, const storage::stats_delta& d) {
+  auto& s = self->state;
+  auto key = (static_cast<std::uint64_t>(d.mailbox) << 32)
+             | static_cast<std::uint32_t>(d.delta.day);
+  auto [it, fresh] = s.stats_rows.emplace(key, s.pending.stats.size());
+  if (fresh) {
+    s.pending.stats.push_back(d);
+    ++s.pending_rows;
+  } else {
+    s.pending.stats[it->second].delta += d.delta;
+  }
+}
+
 void set_due(self_ptr self, std::uint32_t i, time_ms t) {
   auto& st = self->state;
   st.due[i] = t;
@@ -208,6 +233,7 @@ void child_gone(self_ptr self, const caf::actor_addr& source, const caf::error& 
   auto i = static_cast<std::uint32_t>(found - s.children.begin());
   auto& c = s.children[i];
   c.handle = nullptr;
+  report_back(self, i);   // a wake it never answered must not hold the tick's intents
   if (s.stopping || reason == caf::exit_reason::normal
       || reason == caf::exit_reason::user_shutdown)
     return;
@@ -233,6 +259,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
   st.epoch = epoch;
   st.children.resize(seeds.size());
   st.due.assign(seeds.size(), -1);
+  st.woken.assign(seeds.size(), false);
   // Exact capacities up front: grown by doubling they kept up to twice the bytes per
   // mailbox (the heap grows again later only when stale entries pile up).
   st.index.reserve(seeds.size());
@@ -285,20 +312,16 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
           if (s.due[i] != t || !s.children[i].handle)
             continue;
           s.due[i] = -1;
+          if (!s.woken[i]) {
+            s.woken[i] = true;
+            ++s.awaiting_reports;
+          }
           s.ctx->tracker->begin();
           self->send(s.children[i].handle, atom::wake::value, now);
         }
         publish_next_due(self);
         flush(self, true);
       }
-      s.ctx->tracker->end();
-    },
-    [=](atom::schedule, std::uint32_t i, time_ms t) {
-      auto& s = self->state;
-      if (i < s.due.size() && s.due[i] != t)
-        set_due(self, i, t);
-      publish_next_due(self);
-      flush(self, false);
       s.ctx->tracker->end();
     },
     [=](atom::expect, incoming_mail& mail) {
@@ -313,6 +336,23 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
     [=](atom::placed, const placement_report& rep) {
       auto& s = self->state;
       auto i = s.find(rep.sender);
+      if (i >= 0 && !s.stopped) {
+        // The day's counters are the shard's to write; the mailbox keeps its history.
+        day_stats d;
+        d.day = rep.send_day;
+        switch (static_cast<storage::placement>(rep.where)) {
+          case storage::placement::inbox:
+            d.inbox = 1;
+            break;
+          case storage::placement::spam:
+            d.spam = 1;
+            break;
+          default:
+            d.missing = 1;
+            break;
+        }
+        add_stats(self, {rep.sender, d});
+      }
       if (i >= 0 && s.children[i].handle && !s.stopped)
         self->send(s.children[i].handle, atom::placed::value, rep);
       else
@@ -331,8 +371,15 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       if (i >= 0 && s.children[i].handle)
         self->send(s.children[i].handle, atom::resume::value);
     },
-    [=](atom::write, storage::write_batch& b) {
+    [=](atom::write, storage::write_batch& b, std::uint32_t local, time_ms due,
+        std::uint32_t wakes) {
       auto& s = self->state;
+      if (wakes > 0)
+        report_back(self, local);
+      if (due != due_unchanged && local < s.due.size() && s.due[local] != due) {
+        set_due(self, local, due);
+        publish_next_due(self);
+      }
       if (!s.stopped) {
         for (auto& r : b.ramps) {
           auto i = s.find(r.mailbox);
@@ -349,15 +396,9 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
         append(s.pending.intents, b.intents);
         append(s.pending.registry, b.registry);
         append(s.pending.placements, b.placements);
-        for (auto& d : b.stats) {
-          auto key = (static_cast<std::uint64_t>(d.mailbox) << 32)
-                     | static_cast<std::uint32_t>(d.delta.day);
-          auto [it, fresh] = s.stats_rows.emplace(key, s.pending.stats.size());
-          if (fresh)
-            s.pending.stats.push_back(d);
-          else
-            s.pending.stats[it->second].delta += d.delta;
-        }
+        s.pending_rows -= b.stats.size();   // add_stats counts the rows it adds
+        for (auto& d : b.stats)
+          add_stats(self, d);
         append(s.pending.ramps, b.ramps);
         append(s.pending.plans, b.plans);
         flush(self, false);
@@ -468,6 +509,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       const auto i = static_cast<std::uint32_t>(s.children.size());
       s.children.emplace_back();
       s.due.push_back(-1);
+      s.woken.push_back(false);
       auto& c = s.children[i];
       c.settings = j.settings;
       c.ramp = j.ramp;

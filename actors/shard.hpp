@@ -43,6 +43,10 @@ struct shard_state {
     return it != index.end() && it->first == m ? static_cast<std::int64_t>(it->second) : -1;
   }
   std::vector<time_ms> due;               // per child: its current due time (-1: none)
+  // Per child: woken and its report not back yet. Intents wait until every woken mailbox
+  // has reported, so a tick's sends reach the store as one batch, not one per mailbox.
+  std::vector<bool> woken;
+  std::uint32_t awaiting_reports = 0;
   std::priority_queue<due_entry, std::vector<due_entry>, std::greater<>> heap;
   storage::write_batch pending;
   // Where a (mailbox, day) counter row sits in pending.stats: deltas for the same row are

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   double wall = 0;
   std::uint64_t sends = 0, wakes = 0, receipts = 0, replies = 0, inbox = 0, spam = 0,
                 rescued = 0, skipped = 0;
+  std::uint64_t commits[2] = {}, commit_batches[2] = {}, commit_rows[2] = {}, commit_us[2] = {};
   std::vector<std::pair<double, double>> weekly;  // inbox rate per simulated week
   std::vector<std::uint64_t> throttled_weekly;
   {
@@ -111,6 +112,13 @@ int main(int argc, char** argv) {
     spam = c.spam;
     rescued = c.rescued;
     skipped = c.skipped;
+    const store_commit_counters* kinds[2] = {&c.intent_commits, &c.lazy_commits};
+    for (int k = 0; k < 2; ++k) {
+      commits[k] = kinds[k]->commits;
+      commit_batches[k] = kinds[k]->batches;
+      commit_rows[k] = kinds[k]->rows;
+      commit_us[k] = kinds[k]->micros;
+    }
     std::printf("start-up: %zu mailboxes, %zu shards, %.2f s (demo pool created in %.2f s)\n",
                 rep.mailboxes, rep.shards, rep.seconds, pool_s);
     node.stop();
@@ -135,6 +143,14 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < weekly.size(); ++i)
     std::printf("  through day %2.0f: inbox rate this week %.3f, throttled/paused mailboxes %llu\n",
                 weekly[i].first, weekly[i].second, (unsigned long long) throttled_weekly[i]);
+  const char* kind_names[2] = {"intent commits", "lazy commits  "};
+  for (int k = 0; k < 2; ++k)
+    std::printf("  store %s %llu (%.1f per step), %llu batches, %llu rows, %.2f s in the "
+                "store (%.1f us per send)\n",
+                kind_names[k], (unsigned long long) commits[k],
+                steps ? double(commits[k]) / double(steps) : 0.0,
+                (unsigned long long) commit_batches[k], (unsigned long long) commit_rows[k],
+                double(commit_us[k]) / 1e6, sends ? double(commit_us[k]) / double(sends) : 0.0);
   std::printf("  RSS before actors %ld KiB, peak %ld KiB\n", rss_before, rss_peak);
   std::printf("reference: single-thread priority-queue loop over %llu timed events: %.3f s "
               "(%.0f events/s)\n",

@@ -28,13 +28,14 @@ using mailbox_actor = caf::typed_actor<
   // Introspection: the state plus today's plan with each slot's progress.
   caf::replies_to<atom::detail>::with<mailbox_detail>>;
 
+// In a mailbox's report to its shard: the due time did not change.
+constexpr time_ms due_unchanged = -2;
+
 // A shard: supervises its mailbox actors, wakes them from one heap of due times, routes
 // messages to them, and batches their writes under its lease epoch.
 using shard_actor = caf::typed_actor<
   // Wake every mailbox due at or before `now`.
   caf::reacts_to<atom::tick, time_ms>,
-  // Mailbox `local` (index in this shard) is next due at `due` (-1: nothing due).
-  caf::reacts_to<atom::schedule, std::uint32_t, time_ms>,
   // Deliver "expect message" to a mailbox of this shard.
   caf::reacts_to<atom::expect, incoming_mail>,
   // Deliver a placement report to a (sending) mailbox of this shard.
@@ -42,8 +43,10 @@ using shard_actor = caf::typed_actor<
   // Pause / resume a mailbox of this shard (by id).
   caf::reacts_to<atom::pause, mailbox_id>,
   caf::reacts_to<atom::resume, mailbox_id>,
-  // Writes of one mailbox, merged into the shard's next epoch-fenced batch.
-  caf::reacts_to<atom::write, storage::write_batch>,
+  // The end of one activation of mailbox `local` (index in this shard): its writes, merged
+  // into the shard's next epoch-fenced batch; its next due time (-1: nothing due;
+  // due_unchanged: as before); how many wakes it handled (their intents are all in now).
+  caf::reacts_to<atom::write, storage::write_batch, std::uint32_t, time_ms, std::uint32_t>,
   // A send intent: true once durable and new; false if the key existed (never send
   // then) or the shard lost its lease.
   caf::replies_to<atom::intent, storage::send_intent>::with<bool>,

@@ -86,8 +86,14 @@ protected:
       seeds[shard_of(s->email, shard_count)].push_back(std::move(seed));
     }
     // Every row committed as soon as the gateway is idle: the test reads the store.
-    ctx_->store = sys.spawn(store_gateway, store_, std::chrono::milliseconds(0));
+    store_gateway_options gw;
+    gw.lazy_commit = std::chrono::milliseconds(0);
+    gw.intent_commits = &ctx_->counters.intent_commits;
+    gw.lazy_commits = &ctx_->counters.lazy_commits;
+    ctx_->store = sys.spawn(store_gateway_with_options, store_, std::move(gw));
     ctx_->transport = sys.spawn(sandbox_transport, ctx_.get(), net_);
+    if (direct_sandbox_)
+      ctx_->sandbox = net_.get();   // as a node on the sandbox runs: no transport actor hop
     ctx_->directory = sys.spawn(directory, ctx_.get());
     ctx_->shard_next_due = std::make_unique<std::atomic<time_ms>[]>(shard_count);
     ctx_->shards.resize(shard_count);
@@ -183,6 +189,56 @@ protected:
     return t;
   }
 
+  // A day of sends, receipts and replies; the same checks whichever way the mailboxes
+  // reach the sandbox (through the transport actor, or calling it directly).
+  void a_day_of_sends_receipts_and_replies() {
+    start(at(monday, 6));
+    run_between(at(monday, 6), at(monday, 23, 55));
+    auto t = totals(monday);
+    // 9 mailboxes at 4 a day, openers = 4 - round(4 * 0.5 * 0.5) = 3 each.
+    EXPECT_EQ(t.planned, 27u);
+    EXPECT_EQ(t.pending, 0u) << "every intent has an outcome";
+    EXPECT_GE(t.sent, 27u) << "every planned opener was sent (replies come on top)";
+    EXPECT_EQ(ctx_->counters.duplicates_refused.load(), 0u);
+    // The sandbox accepted exactly what the store says was sent.
+    std::uint64_t accepted = 0;
+    for (auto& p : net_->totals().providers)
+      accepted += p.accepted;
+    EXPECT_EQ(accepted, t.sent);
+    // Recipients processed their mail and reported placements to the senders.
+    run_between(at(monday + 1, 0), at(monday + 1, 20), 10 * ms_per_minute);
+    EXPECT_GT(ctx_->counters.receipts.load(), 20u);
+    EXPECT_EQ(ctx_->counters.receipts.load(),
+              ctx_->counters.inbox.load() + ctx_->counters.spam.load()
+                + ctx_->counters.missing.load());
+    EXPECT_EQ(ctx_->counters.missing.load(), 0u);
+    EXPECT_GT(ctx_->counters.replies.load(), 0u) << "reply rate 0.5 over ~27 messages";
+    // Every message a mailbox sent on Monday has a placement in its day stats (Cc copies
+    // add more), counted once: the senders' shards write them.
+    std::uint64_t sent = 0, placed = 0;
+    for (auto& r : store_->list_mailboxes({}))
+      for (auto& d : store_->stats(r.settings.id, monday, monday)) {
+        sent += d.sent;
+        placed += d.inbox + d.spam + d.missing;
+        EXPECT_GE(d.inbox + d.spam + d.missing, d.sent) << "mailbox " << r.settings.id;
+      }
+    EXPECT_EQ(sent, t.sent);
+    EXPECT_EQ(placed, ctx_->counters.inbox.load() + ctx_->counters.spam.load()
+                        - placements_after_monday())
+      << "each placement of a Monday message is counted once";
+  }
+
+  // Receipts of messages sent after Monday (replies sent on Tuesday), which count toward
+  // Tuesday's stats.
+  std::uint64_t placements_after_monday() {
+    std::uint64_t n = 0;
+    for (auto& r : store_->list_mailboxes({}))
+      for (auto& d : store_->stats(r.settings.id, monday + 1, monday + 1))
+        n += d.inbox + d.spam + d.missing;
+    return n;
+  }
+
+  bool direct_sandbox_ = false;
   std::filesystem::path dir_;
   std::shared_ptr<storage::store> store_;
   std::shared_ptr<sandbox::network> net_;
@@ -191,31 +247,36 @@ protected:
 };
 
 TEST_F(ShardProtocol, PlansSendsReceivesAndRepliesThroughTheShards) {
-  start(at(monday, 6));
-  run_between(at(monday, 6), at(monday, 23, 55));
-  auto t = totals(monday);
-  // 9 mailboxes at 4 a day, openers = 4 - round(4 * 0.5 * 0.5) = 3 each.
-  EXPECT_EQ(t.planned, 27u);
-  EXPECT_EQ(t.pending, 0u) << "every intent has an outcome";
-  EXPECT_GE(t.sent, 27u) << "every planned opener was sent (replies come on top)";
-  EXPECT_EQ(ctx_->counters.duplicates_refused.load(), 0u);
-  // The sandbox accepted exactly what the store says was sent.
-  std::uint64_t accepted = 0;
-  for (auto& p : net_->totals().providers)
-    accepted += p.accepted;
-  EXPECT_EQ(accepted, t.sent);
-  // Recipients processed their mail and reported placements to the senders.
-  run_between(at(monday + 1, 0), at(monday + 1, 20), 10 * ms_per_minute);
-  EXPECT_GT(ctx_->counters.receipts.load(), 20u);
-  EXPECT_EQ(ctx_->counters.receipts.load(),
-            ctx_->counters.inbox.load() + ctx_->counters.spam.load()
-              + ctx_->counters.missing.load());
-  EXPECT_EQ(ctx_->counters.missing.load(), 0u);
-  EXPECT_GT(ctx_->counters.replies.load(), 0u) << "reply rate 0.5 over ~27 messages";
-  auto stats = store_->stats(1, monday, monday);
-  ASSERT_EQ(stats.size(), 1u);
-  // Every message mailbox 1 sent on Monday has a placement (Cc copies add more).
-  EXPECT_GE(stats[0].inbox + stats[0].spam + stats[0].missing, stats[0].sent);
+  a_day_of_sends_receipts_and_replies();
+}
+
+TEST_F(ShardProtocol, PlansSendsReceivesAndRepliesCallingTheSandboxDirectly) {
+  direct_sandbox_ = true;
+  a_day_of_sends_receipts_and_replies();
+}
+
+TEST_F(ShardProtocol, ATicksIntentsReachTheStoreAsOneBatchPerShard) {
+  for (bool direct : {false, true}) {
+    SCOPED_TRACE(direct ? "direct sandbox" : "transport actor");
+    direct_sandbox_ = direct;
+    start(at(monday, 6));
+    ctx_->late_limit = ms_per_day;   // nothing is skipped: every slot due is sent
+    tick(at(monday, 6));
+    auto before = ctx_->counters.intent_commits.batches.load();
+    // One tick after a long gap: every mailbox has slots due at once.
+    tick(at(monday, 14));
+    auto batches = ctx_->counters.intent_commits.batches.load() - before;
+    auto intents = totals(monday).intents;
+    ASSERT_GE(intents, 4u * ctx_->shards.size()) << "several senders per shard in this tick";
+    EXPECT_LE(batches, ctx_->shards.size())
+      << intents << " intents came in " << batches << " batches; expected at most one per "
+      << "shard";
+    stop_all();
+    std::filesystem::remove(dir_ / "w.db");
+    std::filesystem::remove(dir_ / "w.db-wal");
+    std::filesystem::remove(dir_ / "w.db-shm");
+    SetUp();
+  }
 }
 
 TEST_F(ShardProtocol, ARestartedNodeNeverResendsASlotOfTheSameDay) {
