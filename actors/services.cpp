@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace warmup {
 
@@ -161,6 +162,7 @@ void commit_intents(gateway_ptr self) {
   auto& st = self->state;
   if (st.queue.empty() || st.down || st.failed)
     return;
+  st.lingered = false;
   gateway_commit c;
   c.intents = true;
   c.seq = ++st.seq;
@@ -331,6 +333,19 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
       }
       if (!st.down && (self->mailbox().empty() || st.queue.size() >= 256
                        || waiting_rows(st) > st.opts.queue_max)) {
+        // Group commit: intents that just arrived linger a moment (once per commit), so
+        // that the other shards' batches of the same moment share the commit. A commit
+        // costs every page it dirties, whatever the rows; this is PostgreSQL's
+        // commit_delay. Sleeping is fine here: the gateway runs on its own thread.
+        if (!st.queue.empty() && !st.lingered && st.opts.commit_linger.count() > 0
+            && st.queue.size() < 256) {
+          st.lingered = true;
+          std::this_thread::sleep_for(st.opts.commit_linger);
+          if (!self->mailbox().empty()) {
+            publish_backlog(self);
+            return answer;   // what arrived meanwhile joins; the last of it commits
+          }
+        }
         commit_intents(self);
         commit_lazy(self, st.opts.lazy_commit.count() == 0);
       }

@@ -35,6 +35,8 @@ namespace warmup {
 // commit that did happen before the connection dropped is not applied twice.
 struct store_gateway_options {
   std::chrono::milliseconds lazy_commit{250};
+  // How long a commit of intents waits for more to join it (0: commits at once).
+  std::chrono::microseconds commit_linger{0};
   std::atomic<std::uint64_t>* backlog = nullptr;   // rows waiting, for the console
   std::size_t queue_max = 100000;
   std::atomic<bool>* ready = nullptr;              // false while the store is unreachable
@@ -72,6 +74,7 @@ struct store_gateway_state {
   // kind) instead of one per shard flush.
   std::unordered_map<std::uint64_t, std::size_t> lazy_of_shard;
   std::size_t lazy_rows = 0;
+  bool lingered = false;   // the intents queued now have lingered already
   // Lazy-only batches held back (back-pressure): answered once their rows are committed.
   std::vector<caf::typed_response_promise<storage::batch_result>> lazy_promises;
   std::chrono::steady_clock::time_point last_lazy_commit = std::chrono::steady_clock::now();
