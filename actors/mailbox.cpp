@@ -57,23 +57,8 @@ struct activation_outbox {
 };
 thread_local activation_outbox outbox;
 
-template <class T>
-void move_append(std::vector<T>& to, std::vector<T>& from) {
-  if (to.empty())
-    to = std::move(from);
-  else
-    std::move(from.begin(), from.end(), std::back_inserter(to));
-}
-
 void emit(self_ptr, storage::write_batch&& b) {
-  auto& w = outbox.writes;
-  move_append(w.intents, b.intents);
-  move_append(w.outcomes, b.outcomes);
-  move_append(w.registry, b.registry);
-  move_append(w.placements, b.placements);
-  move_append(w.stats, b.stats);
-  move_append(w.ramps, b.ramps);
-  move_append(w.plans, b.plans);
+  storage::append(outbox.writes, std::move(b));
 }
 
 // The wake time the shard keeps for this mailbox; sent with the activation's writes.

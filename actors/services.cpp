@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <string>
@@ -26,25 +25,6 @@ using gateway_ptr = store_actor::stateful_pointer<store_gateway_state>;
 std::size_t row_count(const storage::write_batch& b) {
   return b.outcomes.size() + b.registry.size() + b.placements.size() + b.stats.size()
          + b.ramps.size() + b.plans.size();
-}
-
-template <class T>
-void append_all(std::vector<T>& to, std::vector<T>& from) {
-  if (to.empty())
-    to = std::move(from);
-  else
-    std::move(from.begin(), from.end(), std::back_inserter(to));
-}
-
-// Appends the rows of `from` (same shard and epoch) to `to`, in order.
-void append_rows(storage::write_batch& to, storage::write_batch& from) {
-  append_all(to.intents, from.intents);
-  append_all(to.outcomes, from.outcomes);
-  append_all(to.registry, from.registry);
-  append_all(to.placements, from.placements);
-  append_all(to.stats, from.stats);
-  append_all(to.ramps, from.ramps);
-  append_all(to.plans, from.plans);
 }
 
 std::size_t waiting_rows(const store_gateway_state& st) {
@@ -317,7 +297,7 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
         if (fresh)
           st.lazy.push_back(std::move(b));
         else
-          append_rows(st.lazy[at->second], b);
+          storage::append(st.lazy[at->second], std::move(b));
       }
       caf::result<storage::batch_result> answer = storage::batch_result{};
       if (!intents.intents.empty()) {

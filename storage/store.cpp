@@ -1,8 +1,9 @@
 // store.cpp: the backend-independent parts of the store contract: enum names, batch
-// emptiness and the schema version every backend migrates to.
+// emptiness and appending, and the schema version every backend migrates to.
 #include "storage/store.hpp"
 
 #include <array>
+#include <iterator>
 
 namespace warmup::storage {
 
@@ -46,6 +47,29 @@ std::optional<intent_status> parse_intent_status(std::string_view s) {
 bool write_batch::empty() const {
   return intents.empty() && outcomes.empty() && registry.empty() && placements.empty()
          && stats.empty() && ramps.empty() && plans.empty();
+}
+
+namespace {
+
+template <class T>
+void move_to_end(std::vector<T>& to, std::vector<T>& from) {
+  if (to.empty())
+    to = std::move(from);
+  else
+    std::move(from.begin(), from.end(), std::back_inserter(to));
+  from.clear();
+}
+
+}  // namespace
+
+void append(write_batch& to, write_batch&& from) {
+  move_to_end(to.intents, from.intents);
+  move_to_end(to.outcomes, from.outcomes);
+  move_to_end(to.registry, from.registry);
+  move_to_end(to.placements, from.placements);
+  move_to_end(to.stats, from.stats);
+  move_to_end(to.ramps, from.ramps);
+  move_to_end(to.plans, from.plans);
 }
 
 bool store::update_mailbox(const mailbox_record&) {

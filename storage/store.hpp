@@ -138,6 +138,10 @@ struct write_batch {
   bool empty() const;
 };
 
+// Moves every row of `from` to the end of `to`, kind by kind, keeping their order (the
+// shard and epoch of `to` stay).
+void append(write_batch& to, write_batch&& from);
+
 struct batch_result {
   bool stale_epoch = false;                // nothing was written
   std::vector<bool> intent_inserted;       // per intent: false = key existed already

@@ -1205,3 +1205,48 @@ TEST_P(store_contract, read_only_store_sees_committed_writes_of_an_open_writer) 
 
 }  // namespace
 }  // namespace warmup::storage::testing
+
+namespace warmup::storage::testing {
+
+// A batch grown from others (a mailbox activation's writes, a shard's lazy rows at the
+// gateway) keeps every row and their order, kind by kind; the source is left empty.
+TEST(write_batch_append, moves_every_row_in_order_and_empties_the_source) {
+  write_batch to;
+  to.shard = 3;
+  to.epoch = 7;
+  to.outcomes.push_back({{1, 20000, 0}, intent_status::sent, 10, {}});
+  write_batch from;
+  from.shard = 9;
+  from.epoch = 1;
+  from.intents.push_back({{1, 20000, 1}, 2, "<a@t>", 11, 12});
+  from.outcomes.push_back({{1, 20000, 1}, intent_status::bounced, 13, "550"});
+  registry_entry e;
+  e.message_id = "<a@t>";
+  from.registry.push_back(e);
+  from.placements.push_back({"<a@t>", placement::inbox, false, 14});
+  stats_delta d;
+  d.mailbox = 1;
+  d.delta.day = 20000;
+  d.delta.sent = 1;
+  from.stats.push_back(d);
+  from.ramps.push_back({1, ramp_state{}, mailbox_state::active});
+  plan_record p;
+  p.mailbox = 1;
+  p.day = 20000;
+  from.plans.push_back(p);
+  append(to, std::move(from));
+  EXPECT_EQ(to.shard, 3u);
+  EXPECT_EQ(to.epoch, 7u);
+  ASSERT_EQ(to.outcomes.size(), 2u);
+  EXPECT_EQ(to.outcomes[0].key.slot, 0u) << "rows already there stay first";
+  EXPECT_EQ(to.outcomes[1].status, intent_status::bounced);
+  EXPECT_EQ(to.intents.size(), 1u);
+  EXPECT_EQ(to.registry.size(), 1u);
+  EXPECT_EQ(to.placements.size(), 1u);
+  EXPECT_EQ(to.stats.size(), 1u);
+  EXPECT_EQ(to.ramps.size(), 1u);
+  EXPECT_EQ(to.plans.size(), 1u);
+  EXPECT_TRUE(from.empty());
+}
+
+}  // namespace warmup::storage::testing
