@@ -54,6 +54,10 @@ struct activation_outbox {
   storage::write_batch writes;
   bool due_changed = false;   // state.scheduled changed: the shard must hear it
   std::uint32_t wakes = 0;    // wake messages handled
+  // Set when the actor quit during this activation (its state is gone by the epilogue):
+  // the writes its earlier handlers made still reach the shard.
+  shard_actor quit_shard;
+  std::uint32_t quit_local = 0;
 };
 thread_local activation_outbox outbox;
 
@@ -823,24 +827,42 @@ caf::resumable::resume_result mailbox_actor_impl::resume(caf::execution_unit* un
   // The activation is work in flight until its report has left: the simulation driver
   // must not find the engine idle between a handler's end and the report.
   const auto* ctx = state.ctx;
+  struct activation_guard {
+    const engine_context* ctx;
+    explicit activation_guard(const engine_context* c) : ctx(c) {}
+    ~activation_guard() {
+      outbox = activation_outbox{};
+      if (ctx != nullptr)
+        ctx->tracker->end();
+    }
+    activation_guard(const activation_guard&) = delete;
+    activation_guard& operator=(const activation_guard&) = delete;
+  };
   if (ctx != nullptr)
     ctx->tracker->begin();
   outbox = activation_outbox{};
+  activation_guard done{ctx};
   auto result = mailbox_actor::base::resume(unit, max_throughput);
   auto& o = outbox;
-  if (state.ctx != nullptr
-      && (!o.writes.empty() || o.due_changed || o.wakes > 0)) {
-    state.ctx->tracker->begin();
-    send(state.shard, atom::write::value, std::move(o.writes), state.local,
-         o.due_changed ? state.scheduled : due_unchanged, o.wakes);
+  if (state.ctx != nullptr) {
+    if (!o.writes.empty() || o.due_changed || o.wakes > 0) {
+      state.ctx->tracker->begin();
+      send(state.shard, atom::write::value, std::move(o.writes), state.local,
+           o.due_changed ? state.scheduled : due_unchanged, o.wakes);
+    }
+  } else if (ctx != nullptr && o.quit_shard && (!o.writes.empty() || o.wakes > 0)) {
+    ctx->tracker->begin();
+    caf::anon_send(o.quit_shard, atom::write::value, std::move(o.writes), o.quit_local,
+                   time_ms{-1}, o.wakes);
   }
-  o = activation_outbox{};
-  if (ctx != nullptr)
-    ctx->tracker->end();
   return result;
 }
 
 void mailbox_actor_impl::on_exit() {
+  if (running_mailbox == this) {
+    outbox.quit_shard = state.shard;
+    outbox.quit_local = state.local;
+  }
   state = mailbox_actor_state{};
 }
 

@@ -401,7 +401,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
           add_stats(self, d);
         append(s.pending.ramps, b.ramps);
         append(s.pending.plans, b.plans);
-        flush(self, false);
+        flush(self, s.stopping);   // a stopping shard writes what still comes at once
         if (s.draining && s.drained())
           finish_drain(self);
       }
