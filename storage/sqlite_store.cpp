@@ -494,6 +494,9 @@ private:
   std::int64_t changes() const { return sqlite3_changes64(db_); }
   mailbox_record read_mailbox(const statement_use& q) const;
   void read_intents_of_day(mailbox_id m, std::int64_t day, std::vector<intent_row>& out);
+  std::optional<std::pair<std::int64_t, std::int64_t>>
+  days_present(std::string_view sql_first_day, std::string_view sql_last_day,
+               day_number from_day, day_number to_day, const char* purpose);
   std::string mailbox_where(const mailbox_filter& f) const;
   void bind_mailbox_filter(statement_use& q, const mailbox_filter& f) const;
 
@@ -1274,25 +1277,36 @@ void sqlite_store::write_stats(std::span<const write_batch> batches,
 
 // --- reads ---------------------------------------------------------------------------
 
+// [from_day, to_day] clamped to the days a table has rows for (its min and max day), so a
+// wide range costs no empty seeks; nullopt when the table is empty.
+std::optional<std::pair<std::int64_t, std::int64_t>>
+sqlite_store::days_present(std::string_view sql_first_day, std::string_view sql_last_day,
+                           day_number from_day, day_number to_day, const char* purpose) {
+  std::int64_t first = from_day;
+  std::int64_t last = to_day;
+  {
+    auto q = use(sql_first_day, purpose);
+    if (!q.step() || q.col_null(0))
+      return std::nullopt;
+    first = std::max(first, q.col_i64(0));
+  }
+  {
+    auto q = use(sql_last_day, purpose);
+    if (q.step() && !q.col_null(0))
+      last = std::min(last, q.col_i64(0));
+  }
+  return std::make_pair(first, last);
+}
+
 std::vector<intent_row> sqlite_store::intents(mailbox_id m, day_number from_day,
                                               day_number to_day) {
   std::vector<intent_row> out;
   transaction tx(*this, false, "begin intents read");
-  // Clamp to the days that have intents at all, so a wide range costs no empty seeks.
-  std::int64_t first = from_day;
-  std::int64_t last = to_day;
-  {
-    auto q = use(sql_first_intent_day, "find the first intent day");
-    if (!q.step() || q.col_null(0))
-      return out;
-    first = std::max(first, q.col_i64(0));
-  }
-  {
-    auto q = use(sql_last_intent_day, "find the last intent day");
-    if (q.step() && !q.col_null(0))
-      last = std::min(last, q.col_i64(0));
-  }
-  for (auto day = first; day <= last; ++day)
+  auto days = days_present(sql_first_intent_day, sql_last_intent_day, from_day, to_day,
+                           "find the intent days");
+  if (!days)
+    return out;
+  for (auto day = days->first; day <= days->second; ++day)
     read_intents_of_day(m, day, out);
   tx.commit();
   return out;
@@ -1342,21 +1356,11 @@ std::vector<day_stats> sqlite_store::stats(mailbox_id m, day_number from_day,
                                            day_number to_day) {
   std::vector<day_stats> out;
   transaction tx(*this, false, "begin day stats read");
-  // Clamp to the days that have stats at all, so a wide range costs no empty seeks.
-  std::int64_t first = from_day;
-  std::int64_t last = to_day;
-  {
-    auto q = use(sql_first_stats_day, "find the first day with stats");
-    if (!q.step() || q.col_null(0))
-      return out;
-    first = std::max(first, q.col_i64(0));
-  }
-  {
-    auto q = use(sql_last_stats_day, "find the last day with stats");
-    if (q.step() && !q.col_null(0))
-      last = std::min(last, q.col_i64(0));
-  }
-  for (auto day = first; day <= last; ++day) {
+  auto days = days_present(sql_first_stats_day, sql_last_stats_day, from_day, to_day,
+                           "find the days with stats");
+  if (!days)
+    return out;
+  for (auto day = days->first; day <= days->second; ++day) {
     auto q = use(sql_stats_of, "read day stats");
     q.i64(day).i64(m);
     if (!q.step())

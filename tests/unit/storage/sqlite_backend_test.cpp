@@ -29,6 +29,16 @@ void remove_temp_store(const std::string& path) {
   fs::remove_all(fs::path(path).parent_path(), ignored);
 }
 
+// A mailbox row as the version 1 binary wrote it (its own column list); VALUES follow.
+constexpr const char* insert_v1_mailbox =
+  "INSERT INTO mailboxes (email, domain, display_name, provider, organisation, "
+  "timezone, transport, state, created_day, ramp_start, ramp_step, ramp_ceiling, "
+  "ramp_variance, ramp_weekdays_only, ramp_weekend_factor, window_start_minute, "
+  "window_end_minute, window_min_gap_minutes, read_rate, important_rate, star_rate, "
+  "reply_rate, rescue_rate, max_thread_turns, ramp_preset, ramp_day, "
+  "throttle_percent, cooldown_until, last_completed, health_band, paused_by_health, "
+  "created_at, updated_at) VALUES ";
+
 // Raw SQL on the file, behind the store's back.
 void exec_raw(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -216,15 +226,8 @@ TEST_F(sqlite_store_test, a_version_1_store_migrates_to_the_latest_and_keeps_its
                    + "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, purpose TEXT "
                      "NOT NULL, applied_at INTEGER NOT NULL);"
                      "INSERT INTO schema_version VALUES (1, 'v1', 0);");
-  // A mailbox as the version 1 binary wrote it (its own column list).
   exec_raw(path,
-           "INSERT INTO mailboxes (email, domain, display_name, provider, organisation, "
-           "timezone, transport, state, created_day, ramp_start, ramp_step, ramp_ceiling, "
-           "ramp_variance, ramp_weekdays_only, ramp_weekend_factor, window_start_minute, "
-           "window_end_minute, window_min_gap_minutes, read_rate, important_rate, star_rate, "
-           "reply_rate, rescue_rate, max_thread_turns, ramp_preset, ramp_day, "
-           "throttle_percent, cooldown_until, last_completed, health_band, paused_by_health, "
-           "created_at, updated_at) VALUES ('old@a.test', 'a.test', 'Old', 'gmail', 'a.test', "
+           std::string(insert_v1_mailbox) + "('old@a.test', 'a.test', 'Old', 'gmail', 'a.test', "
            "'UTC', 'sandbox', 'active', 1, 3, 2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, "
            "0.08, 0.35, 1.0, 4, 'standard', 5, 100, 0, 4, 'healthy', 0, 10, 20)");
   EXPECT_THROW(open_sqlite(path, true), store_error);  // read-only cannot upgrade
@@ -262,14 +265,8 @@ std::string hash_text(const std::string& message_id) {
 TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_every_row) {
   create_schema_up_to(path, 3);
   exec_raw(path,
-           "INSERT INTO mailboxes (email, domain, display_name, provider, organisation, "
-           "timezone, transport, state, created_day, ramp_start, ramp_step, ramp_ceiling, "
-           "ramp_variance, ramp_weekdays_only, ramp_weekend_factor, window_start_minute, "
-           "window_end_minute, window_min_gap_minutes, read_rate, important_rate, star_rate, "
-           "reply_rate, rescue_rate, max_thread_turns, ramp_preset, ramp_day, "
-           "throttle_percent, cooldown_until, last_completed, health_band, paused_by_health, "
-           "created_at, updated_at) VALUES "
-           "('a@a.test', 'a.test', 'A', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
+           std::string(insert_v1_mailbox)
+             + "('a@a.test', 'a.test', 'A', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
            "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
            "100, 0, 4, 'healthy', 0, 10, 20), "
            "('b@a.test', 'a.test', 'B', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
