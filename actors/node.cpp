@@ -281,6 +281,7 @@ node_start_report engine_node::start() {
   store_gateway_options gw;
   gw.lazy_commit = std::chrono::milliseconds(ctx.cfg.store.lazy_commit_ms);
   gw.commit_linger = std::chrono::microseconds(ctx.cfg.store.commit_linger_us);
+  gw.lazy_commit_rows = static_cast<std::size_t>(std::max(1, ctx.cfg.store.lazy_commit_rows));
   gw.backlog = &ctx.counters.store_queued_rows;
   gw.queue_max = static_cast<std::size_t>(std::max(1, ctx.cfg.store.queue_max));
   gw.ready = &ctx.store_ready;

@@ -40,6 +40,34 @@ void publish_backlog(gateway_ptr self) {
     st.opts.backlog->store(waiting_rows(st) + self->mailbox().size(), std::memory_order_relaxed);
 }
 
+// Adds the rows of `b` to lazy batch `at` (pushed as a new batch when `at` is the end of
+// `lazy`) and returns how many rows were added: a (mailbox, day) counter row that is
+// waiting already absorbs b's delta (the shards flush every tick, so one mailbox's
+// counters would otherwise be upserted several times per commit).
+std::size_t add_lazy(store_gateway_state& st, std::size_t at, storage::write_batch&& b) {
+  std::vector<storage::stats_delta> fresh;
+  fresh.reserve(b.stats.size());
+  for (auto& d : b.stats) {
+    auto key = (static_cast<std::uint64_t>(d.mailbox) << 32)
+               | static_cast<std::uint32_t>(d.delta.day);
+    auto it = st.lazy_stats.find(key);
+    if (it != st.lazy_stats.end() && it->second.first == at) {
+      st.lazy[at].stats[it->second.second].delta += d.delta;
+    } else {
+      auto row = at < st.lazy.size() ? st.lazy[at].stats.size() : 0;
+      st.lazy_stats[key] = {at, row + fresh.size()};
+      fresh.push_back(d);
+    }
+  }
+  b.stats = std::move(fresh);
+  auto rows = row_count(b);
+  if (at == st.lazy.size())
+    st.lazy.push_back(std::move(b));
+  else
+    storage::append(st.lazy[at], std::move(b));
+  return rows;
+}
+
 bool shard_lost(const store_gateway_state& st, shard_id s) {
   return st.opts.lease_lost != nullptr && s < st.opts.shard_count
          && st.opts.lease_lost[s].load(std::memory_order_acquire);
@@ -162,7 +190,7 @@ void commit_lazy(gateway_ptr self, bool force) {
   if (st.lazy.empty() || st.down || st.failed || !st.queue.empty())
     return;
   auto now = std::chrono::steady_clock::now();
-  if (!force && st.lazy_rows < 20000 && waiting_rows(st) <= st.opts.queue_max
+  if (!force && st.lazy_rows < st.opts.lazy_commit_rows && waiting_rows(st) <= st.opts.queue_max
       && now - st.last_lazy_commit < st.opts.lazy_commit)
     return;
   gateway_commit c;
@@ -171,6 +199,7 @@ void commit_lazy(gateway_ptr self, bool force) {
   c.promises = std::move(st.lazy_promises);
   st.lazy.clear();
   st.lazy_of_shard.clear();
+  st.lazy_stats.clear();
   st.lazy_promises.clear();
   st.lazy_rows = 0;
   st.last_lazy_commit = now;
@@ -291,13 +320,9 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
       intents.intents = std::move(b.intents);
       b.intents.clear();
       if (!b.empty()) {
-        st.lazy_rows += row_count(b);
         auto key = (static_cast<std::uint64_t>(b.epoch) << 32) | b.shard;
-        auto [at, fresh] = st.lazy_of_shard.try_emplace(key, st.lazy.size());
-        if (fresh)
-          st.lazy.push_back(std::move(b));
-        else
-          storage::append(st.lazy[at->second], std::move(b));
+        auto at = st.lazy_of_shard.try_emplace(key, st.lazy.size()).first->second;
+        st.lazy_rows += add_lazy(st, at, std::move(b));
       }
       caf::result<storage::batch_result> answer = storage::batch_result{};
       if (!intents.intents.empty()) {

@@ -37,6 +37,9 @@ struct store_gateway_options {
   std::chrono::milliseconds lazy_commit{250};
   // How long a commit of intents waits for more to join it (0: commits at once).
   std::chrono::microseconds commit_linger{0};
+  // Lazy rows gathered before a commit is due whatever lazy_commit says: a commit costs
+  // every page it dirties, so more rows per commit write fewer pages per row.
+  std::size_t lazy_commit_rows = 20000;
   std::atomic<std::uint64_t>* backlog = nullptr;   // rows waiting, for the console
   std::size_t queue_max = 100000;
   std::atomic<bool>* ready = nullptr;              // false while the store is unreachable
@@ -74,6 +77,9 @@ struct store_gateway_state {
   // kind) instead of one per shard flush.
   std::unordered_map<std::uint64_t, std::size_t> lazy_of_shard;
   std::size_t lazy_rows = 0;
+  // Where each (mailbox, day) counter row sits in `lazy` (batch, row): a later delta of
+  // the same row is added to it instead of becoming another upsert.
+  std::unordered_map<std::uint64_t, std::pair<std::size_t, std::size_t>> lazy_stats;
   bool lingered = false;   // the intents queued now have lingered already
   // Lazy-only batches held back (back-pressure): answered once their rows are committed.
   std::vector<caf::typed_response_promise<storage::batch_result>> lazy_promises;

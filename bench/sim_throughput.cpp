@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
   config::engine_config cfg = config::load(std::nullopt, {});
   cfg.data_dir = dir.string();
   cfg.node.scheduler_threads = threads;
+  if (const char* rows = std::getenv("SIM_LAZY_COMMIT_ROWS"))   // for comparing settings
+    cfg.store.lazy_commit_rows = std::atoi(rows);
+  if (const char* ms = std::getenv("SIM_LAZY_COMMIT_MS"))
+    cfg.store.lazy_commit_ms = std::atoi(ms);
   auto store = std::shared_ptr<storage::store>(storage::open_sqlite((dir / "warmup.db").string()));
   // Monday 2026-01-05 00:00 UTC.
   time_ms start = 20458LL * ms_per_day;

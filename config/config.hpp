@@ -44,6 +44,8 @@ struct store_config {
   // How long a commit of send intents waits for other shards' intents to join it (group
   // commit): in the simulation ~25 commits per 5-minute step became ~3.5, ~5-8% faster.
   int commit_linger_us = 300;
+  // Lazy rows that make a commit due at once (see lazy_commit_ms).
+  int lazy_commit_rows = 20000;
 };
 
 struct sandbox_config {

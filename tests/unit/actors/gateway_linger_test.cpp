@@ -1,5 +1,6 @@
 // gateway_linger_test.cpp: the store gateway's group commit: intents that arrive while a
-// commit lingers share it; without a linger each is committed on its own.
+// commit lingers share it; without a linger each is committed on its own; the lazy rows
+// wait for their row threshold, and one mailbox-day's counters become one row per commit.
 #include "actors/engine_context.hpp"
 #include "actors/services.hpp"
 #include "messages/messages.hpp"
@@ -50,8 +51,39 @@ protected:
     store_gateway_options o;
     o.lazy_commit = 0ms;
     o.commit_linger = linger;
+    return spawn_gateway(o);
+  }
+  store_actor spawn_gateway(store_gateway_options o) {
     o.intent_commits = &commits_;
+    o.lazy_commits = &lazy_commits_;
     return sys_.spawn<caf::detached>(store_gateway_with_options, store_, o);
+  }
+
+  // A lazy batch of shard 0 adding `sent` to the mailbox's counters of `day`.
+  storage::write_batch stats_batch(day_number day, int sent) {
+    storage::write_batch b;
+    b.shard = 0;
+    b.epoch = epochs_[0];
+    day_stats d;
+    d.day = day;
+    d.sent = sent;
+    b.stats.push_back({box_, d});
+    return b;
+  }
+
+  void apply_and_wait(store_actor gw, storage::write_batch b) {
+    caf::scoped_actor self{sys_};
+    self->request(gw, caf::infinite, atom::apply::value, std::move(b))
+      .receive([](const storage::batch_result&) {},
+               [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  }
+
+  bool flush(store_actor gw) {
+    bool done = false;
+    caf::scoped_actor self{sys_};
+    self->request(gw, caf::infinite, atom::flush::value)
+      .receive([&](bool ok) { done = ok; }, [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+    return done;
   }
 
   storage::write_batch intent_batch(shard_id shard, std::uint32_t slot) {
@@ -94,6 +126,7 @@ protected:
   mailbox_id box_ = 0;
   epoch_t epochs_[2] = {};
   store_commit_counters commits_;
+  store_commit_counters lazy_commits_;
 };
 
 TEST_F(GatewayLinger, IntentsArrivingWhileACommitLingersShareIt) {
@@ -111,6 +144,47 @@ TEST_F(GatewayLinger, WithoutALingerEachIntentBatchCommitsAtOnce) {
   EXPECT_TRUE(apply_two(gw, 50ms));
   EXPECT_EQ(commits_.commits.load(), 2u) << "the first batch did not wait for the second";
   EXPECT_EQ(store_->intents(box_, day0, day0).size(), 2u);
+  caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(GatewayLinger, ACommitDueBeforeItsRowThresholdWaitsForTheInterval) {
+  store_gateway_options o;
+  o.lazy_commit = 1h;
+  o.lazy_commit_rows = 3;
+  auto gw = spawn_gateway(o);
+  apply_and_wait(gw, stats_batch(day0, 1));
+  apply_and_wait(gw, stats_batch(day0 + 1, 1));
+  EXPECT_EQ(lazy_commits_.commits.load(), 0u) << "2 rows of 3 were written before the hour";
+  apply_and_wait(gw, stats_batch(day0 + 2, 1));
+  EXPECT_EQ(lazy_commits_.commits.load(), 1u) << "the third row did not make the commit due";
+  EXPECT_EQ(store_->stats(box_, day0, day0 + 2).size(), 3u);
+  caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(GatewayLinger, CountersOfOneMailboxDayBecomeOneRowOfTheCommit) {
+  store_gateway_options o;
+  o.lazy_commit = 1h;
+  auto gw = spawn_gateway(o);
+  // Three flushes of the same (mailbox, day) and one of the next day: two rows written,
+  // the sums intact.
+  apply_and_wait(gw, stats_batch(day0, 1));
+  apply_and_wait(gw, stats_batch(day0, 2));
+  apply_and_wait(gw, stats_batch(day0 + 1, 5));
+  apply_and_wait(gw, stats_batch(day0, 4));
+  EXPECT_EQ(lazy_commits_.commits.load(), 0u);
+  ASSERT_TRUE(flush(gw));
+  EXPECT_EQ(lazy_commits_.commits.load(), 1u);
+  EXPECT_EQ(lazy_commits_.rows.load(), 2u);
+  auto rows = store_->stats(box_, day0, day0 + 1);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].day, day0);
+  EXPECT_EQ(rows[0].sent, 7);
+  EXPECT_EQ(rows[1].sent, 5);
+  // After the commit the same day starts a new row (added to the stored one).
+  apply_and_wait(gw, stats_batch(day0, 10));
+  ASSERT_TRUE(flush(gw));
+  EXPECT_EQ(lazy_commits_.rows.load(), 3u);
+  EXPECT_EQ(store_->stats(box_, day0, day0)[0].sent, 17);
   caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
 }
 
