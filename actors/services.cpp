@@ -45,17 +45,18 @@ void publish_backlog(gateway_ptr self) {
 // waiting already absorbs b's delta (the shards flush every tick, so one mailbox's
 // counters would otherwise be upserted several times per commit).
 std::size_t add_lazy(store_gateway_state& st, std::size_t at, storage::write_batch&& b) {
-  std::vector<storage::stats_delta> fresh;
+  std::vector<storage::stats_delta> fresh;   // rows base.. of batch `at` once appended
   fresh.reserve(b.stats.size());
+  const std::size_t base = at < st.lazy.size() ? st.lazy[at].stats.size() : 0;
   for (auto& d : b.stats) {
     auto key = (static_cast<std::uint64_t>(d.mailbox) << 32)
                | static_cast<std::uint32_t>(d.delta.day);
     auto it = st.lazy_stats.find(key);
     if (it != st.lazy_stats.end() && it->second.first == at) {
-      st.lazy[at].stats[it->second.second].delta += d.delta;
+      auto row = it->second.second;
+      (row < base ? st.lazy[at].stats[row] : fresh[row - base]).delta += d.delta;
     } else {
-      auto row = at < st.lazy.size() ? st.lazy[at].stats.size() : 0;
-      st.lazy_stats[key] = {at, row + fresh.size()};
+      st.lazy_stats[key] = {at, base + fresh.size()};
       fresh.push_back(d);
     }
   }

@@ -149,7 +149,8 @@ protected:
     return sys_.spawn<caf::detached>(store_gateway_with_options,
                                      std::shared_ptr<storage::store>(store_), o);
   }
-  // `n` sends of slots first.. (intents only, or their stats only).
+  // `n` sends of slots first.. (intents only, or their stats only: one row per send, each
+  // on its own day, as the gateway merges the deltas of one mailbox-day into one row).
   storage::write_batch batch(std::uint32_t first, std::uint32_t n, bool intents) {
     storage::write_batch b;
     b.shard = 0;
@@ -161,7 +162,7 @@ protected:
       } else {
         storage::stats_delta d;
         d.mailbox = box_;
-        d.delta.day = day0;
+        d.delta.day = day0 + static_cast<day_number>(i);
         d.delta.sent = 1;
         b.stats.push_back(d);
       }
@@ -169,8 +170,10 @@ protected:
     return b;
   }
   std::uint32_t sent_stat() {
-    auto s = store_->stats(box_, day0, day0);
-    return s.empty() ? 0 : s[0].sent;
+    std::uint32_t sent = 0;
+    for (const auto& d : store_->stats(box_, day0, day0 + 100))
+      sent += static_cast<std::uint32_t>(d.sent);
+    return sent;
   }
   // Applies `b` on its own thread; `answered` is set with the result.
   std::thread apply_async(store_actor gw, storage::write_batch b, std::atomic<bool>& answered,

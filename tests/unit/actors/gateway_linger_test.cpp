@@ -165,10 +165,14 @@ TEST_F(GatewayLinger, CountersOfOneMailboxDayBecomeOneRowOfTheCommit) {
   store_gateway_options o;
   o.lazy_commit = 1h;
   auto gw = spawn_gateway(o);
-  // Three flushes of the same (mailbox, day) and one of the next day: two rows written,
-  // the sums intact.
+  // Three flushes of the same (mailbox, day), one naming it twice, and one of the next
+  // day: two rows written, the sums intact.
   apply_and_wait(gw, stats_batch(day0, 1));
-  apply_and_wait(gw, stats_batch(day0, 2));
+  auto twice = stats_batch(day0, 2);   // a batch may name a row twice itself
+  twice.stats.push_back(twice.stats.front());
+  twice.stats.back().delta.sent = 0;
+  twice.stats.back().delta.replies = 3;
+  apply_and_wait(gw, std::move(twice));
   apply_and_wait(gw, stats_batch(day0 + 1, 5));
   apply_and_wait(gw, stats_batch(day0, 4));
   EXPECT_EQ(lazy_commits_.commits.load(), 0u);
@@ -179,6 +183,7 @@ TEST_F(GatewayLinger, CountersOfOneMailboxDayBecomeOneRowOfTheCommit) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].day, day0);
   EXPECT_EQ(rows[0].sent, 7);
+  EXPECT_EQ(rows[0].replies, 3);
   EXPECT_EQ(rows[1].sent, 5);
   // After the commit the same day starts a new row (added to the stored one).
   apply_and_wait(gw, stats_batch(day0, 10));
