@@ -339,14 +339,23 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
       }
       if (!st.down && (self->mailbox().empty() || st.queue.size() >= 256
                        || waiting_rows(st) > st.opts.queue_max)) {
-        // Group commit: intents that just arrived linger a moment (once per commit), so
-        // that the other shards' batches of the same moment share the commit. A commit
-        // costs every page it dirties, whatever the rows; this is PostgreSQL's
-        // commit_delay. Sleeping is fine here: the gateway runs on its own thread.
-        if (!st.queue.empty() && !st.lingered && st.opts.commit_linger.count() > 0
-            && st.queue.size() < 256) {
-          st.lingered = true;
-          std::this_thread::sleep_for(st.opts.commit_linger);
+        // Group commit: queued intents wait until no batch has arrived for commit_linger
+        // (at most 10 x commit_linger since the first waited), so that the other shards'
+        // batches of the same moment share the commit: the shards of one tick report one
+        // after the other. A commit costs every page it dirties, whatever the rows; this
+        // is PostgreSQL's commit_delay. Sleeping is fine: the gateway has its own thread.
+        if (!st.queue.empty() && st.opts.commit_linger.count() > 0 && st.queue.size() < 256) {
+          auto now = std::chrono::steady_clock::now();
+          if (!st.lingered) {
+            st.lingered = true;
+            st.linger_began = now;
+          }
+          auto until = std::min(now + st.opts.commit_linger,
+                                st.linger_began + 10 * st.opts.commit_linger);
+          auto nap = std::min<std::chrono::microseconds>(st.opts.commit_linger,
+                                                         std::chrono::microseconds(50));
+          while (self->mailbox().empty() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(nap);
           if (!self->mailbox().empty()) {
             publish_backlog(self);
             return answer;   // what arrived meanwhile joins; the last of it commits

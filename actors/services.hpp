@@ -35,7 +35,8 @@ namespace warmup {
 // commit that did happen before the connection dropped is not applied twice.
 struct store_gateway_options {
   std::chrono::milliseconds lazy_commit{250};
-  // How long a commit of intents waits for more to join it (0: commits at once).
+  // How long a commit of intents waits for more to join it after the last batch came (at
+  // most 10 times this in all; 0: commits at once).
   std::chrono::microseconds commit_linger{0};
   // Lazy rows gathered before a commit is due whatever lazy_commit says: a commit costs
   // every page it dirties, so more rows per commit write fewer pages per row.
@@ -80,7 +81,8 @@ struct store_gateway_state {
   // Where each (mailbox, day) counter row sits in `lazy` (batch, row): a later delta of
   // the same row is added to it instead of becoming another upsert.
   std::unordered_map<std::uint64_t, std::pair<std::size_t, std::size_t>> lazy_stats;
-  bool lingered = false;   // the intents queued now have lingered already
+  bool lingered = false;   // the intents queued now are lingering, since linger_began
+  std::chrono::steady_clock::time_point linger_began;
   // Lazy-only batches held back (back-pressure): answered once their rows are committed.
   std::vector<caf::typed_response_promise<storage::batch_result>> lazy_promises;
   std::chrono::steady_clock::time_point last_lazy_commit = std::chrono::steady_clock::now();

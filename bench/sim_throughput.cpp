@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
     cfg.store.lazy_commit_rows = std::atoi(rows);
   if (const char* ms = std::getenv("SIM_LAZY_COMMIT_MS"))
     cfg.store.lazy_commit_ms = std::atoi(ms);
+  if (const char* us = std::getenv("SIM_COMMIT_LINGER_US"))
+    cfg.store.commit_linger_us = std::atoi(us);
   auto store = std::shared_ptr<storage::store>(storage::open_sqlite((dir / "warmup.db").string()));
   // Monday 2026-01-05 00:00 UTC.
   time_ms start = 20458LL * ms_per_day;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace warmup {
 namespace {
@@ -95,9 +96,9 @@ protected:
     return b;
   }
 
-  // Two shards' intent batches, the second `gap` after the first; true when both were
+  // `n` intent batches of the two shards in turn, `gap` apart; true when all were
   // answered as fresh.
-  bool apply_two(store_actor gw, std::chrono::milliseconds gap) {
+  bool apply_n(store_actor gw, int n, std::chrono::milliseconds gap) {
     std::atomic<int> fresh{0};
     auto apply = [&](storage::write_batch b) {
       return std::thread([this, gw, b, &fresh] {
@@ -111,13 +112,18 @@ protected:
             [&](caf::error& e) { ADD_FAILURE() << to_string(e); });
       });
     };
-    auto first = apply(intent_batch(0, 1));
-    std::this_thread::sleep_for(gap);
-    auto second = apply(intent_batch(1, 2));
-    first.join();
-    second.join();
-    return fresh.load() == 2;
+    std::vector<std::thread> senders;
+    for (int i = 0; i < n; ++i) {
+      if (i > 0)
+        std::this_thread::sleep_for(gap);
+      senders.push_back(apply(intent_batch(static_cast<shard_id>(i % 2),
+                                           static_cast<std::uint32_t>(i + 1))));
+    }
+    for (auto& t : senders)
+      t.join();
+    return fresh.load() == n;
   }
+  bool apply_two(store_actor gw, std::chrono::milliseconds gap) { return apply_n(gw, 2, gap); }
 
   linger_config cfg_;
   caf::actor_system sys_{cfg_};
@@ -136,6 +142,28 @@ TEST_F(GatewayLinger, IntentsArrivingWhileACommitLingersShareIt) {
   EXPECT_EQ(commits_.commits.load(), 1u);
   EXPECT_EQ(commits_.batches.load(), 2u);
   EXPECT_EQ(store_->intents(box_, day0, day0).size(), 2u);
+  caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(GatewayLinger, TheLingerWaitsForAQuietGapNotAFixedTime) {
+  // Four batches 150 ms apart under a 400 ms linger: each arrives before the gap after the
+  // last one ends, so one commit carries all four, 450 ms after the first.
+  auto gw = spawn_gateway(std::chrono::microseconds(400'000));
+  EXPECT_TRUE(apply_n(gw, 4, 150ms));
+  EXPECT_EQ(commits_.commits.load(), 1u);
+  EXPECT_EQ(store_->intents(box_, day0, day0).size(), 4u);
+  caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(GatewayLinger, ASteadyStreamIsCommittedAfterTenLingersAtMost) {
+  // Batches every 10 ms under a 100 ms linger leave no quiet gap: the first commit comes
+  // 1 s after the first batch at the latest, so 130 batches over 1.29 s take more than
+  // one (and far fewer than one each, even if the machine delays a few of them).
+  auto gw = spawn_gateway(std::chrono::microseconds(100'000));
+  EXPECT_TRUE(apply_n(gw, 130, 10ms));
+  EXPECT_GE(commits_.commits.load(), 2u);
+  EXPECT_LE(commits_.commits.load(), 10u);
+  EXPECT_EQ(store_->intents(box_, day0, day0).size(), 130u);
   caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
 }
 
