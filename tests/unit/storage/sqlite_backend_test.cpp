@@ -260,8 +260,9 @@ std::string hash_text(const std::string& message_id) {
 }
 
 // A version 3 store with registry entries (placed and not), day stats and intents (pending
-// and finished) upgrades to version 4 with nothing lost: every read finds what it found,
-// placements and duplicate registrations behave as before, pending intents are the same.
+// and finished) upgrades to version 4 (and on to the latest) with nothing lost: every read
+// finds what it found, placements and duplicate registrations behave as before, pending
+// intents are the same.
 TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_every_row) {
   create_schema_up_to(path, 3);
   exec_raw(path,
@@ -285,7 +286,7 @@ TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_ev
            "(2, 20001, 0, 1, '<two@a.test>', 4, 5, 'pending', NULL, NULL), "
            "(1, 20001, 1, 2, '<three@a.test>', 6, 7, 'pending', NULL, NULL);");
   auto s = open_sqlite(path);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), store::latest_schema_version());
   EXPECT_EQ(s->count_messages(), 2u);
   auto two = s->find_message("<two@a.test>");
   ASSERT_TRUE(two);
@@ -342,10 +343,10 @@ TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_ev
 TEST_F(sqlite_store_test, a_hash_collision_never_returns_or_updates_the_other_entry) {
   { open_sqlite(path); }
   const std::string real = "<real@warmup.test>";
-  exec_raw(path, "INSERT INTO message_registry (id_hash, message_id, from_mailbox, to_mailbox, "
-                 "thread, turn, sent_at, subject, in_reply_to, reference_ids) VALUES ("
-                 + hash_text(real) + ", '<impostor@warmup.test>', 7, 7, 0, 1, 0, 'impostor', "
-                 "'', '')");
+  exec_raw(path, "INSERT INTO message_registry (day, id_hash, message_id, from_mailbox, "
+                 "to_mailbox, thread, turn, sent_at, subject, in_reply_to, reference_ids) "
+                 "VALUES (0, " + hash_text(real) + ", '<impostor@warmup.test>', 7, 7, 0, 1, 0, "
+                 "'impostor', '', '')");
   auto s = open_sqlite(path);
   EXPECT_FALSE(s->find_message(real));  // same hash, other text
   ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
