@@ -201,13 +201,14 @@ constexpr std::string_view sql_insert_registry =
   "turn, sent_at, subject, in_reply_to, reference_ids) "
   "SELECT ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE NOT EXISTS "
   "(SELECT 1 FROM message_registry WHERE day = ?11 AND id_hash = ?1 AND message_id = ?2)";
-// A placement that names its message's sent_at: one seek in that day's part of the index.
-constexpr std::string_view sql_record_placement_on_day =
-  "UPDATE message_registry SET placement = ?, rescued = ?, placed_at = ? "
-  "WHERE day = ? AND id_hash = ? AND message_id = ?";
-// A placement whose entry was found by probing the days (registry_row_by_probe).
-constexpr std::string_view sql_record_placement_of_row =
-  "UPDATE message_registry SET placement = ?, rescued = ?, placed_at = ? WHERE id = ?";
+// A placement that names its message's sent_at finds the row with one seek in that day's
+// part of the index; the last placement of a message wins.
+constexpr std::string_view sql_registry_row_on_day =
+  "SELECT id FROM message_registry WHERE day = ? AND id_hash = ? AND message_id = ?";
+constexpr std::string_view sql_record_placement =
+  "INSERT INTO message_placements (id, placement, rescued, placed_at) VALUES (?, ?, ?, ?) "
+  "ON CONFLICT (id) DO UPDATE SET placement = excluded.placement, "
+  "rescued = excluded.rescued, placed_at = excluded.placed_at";
 constexpr std::string_view sql_add_stats =
   "INSERT INTO day_stats (mailbox, day, planned, sent, inbox, spam, missing, bounces, "
   "replies, received, rescued, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -265,7 +266,7 @@ constexpr std::string_view sql_sent_between =
   "SELECT count(*), count(DISTINCT mailbox) FROM send_intents "
   "WHERE status = 'sent' AND outcome_at >= ? AND outcome_at < ?";
 constexpr std::string_view sql_placed_between =
-  "SELECT placement, count(*) FROM message_registry "
+  "SELECT placement, count(*) FROM message_placements "
   "WHERE placed_at >= ? AND placed_at < ? GROUP BY placement";
 constexpr std::string_view sql_plans_between =
   "SELECT day, mailbox, slot_times FROM plans WHERE day BETWEEN ? AND ?";
@@ -1213,6 +1214,7 @@ void sqlite_store::write_placements(std::span<const write_batch> batches,
   struct row {
     std::optional<std::int64_t> day;   // of sent_at; nullopt: unknown (sent_at == 0)
     std::int64_t hash;
+    std::size_t call_order;
     const placement_update* p;
   };
   std::vector<row> rows;
@@ -1220,43 +1222,52 @@ void sqlite_store::write_placements(std::span<const write_batch> batches,
     for (const auto& p : batches[i].placements)
       rows.push_back({p.sent_at != 0 ? std::optional<std::int64_t>(floor_utc_day(p.sent_at))
                                      : std::nullopt,
-                      message_hash(p.message_id), &p});
+                      message_hash(p.message_id), rows.size(), &p});
   if (rows.empty())
     return;
-  // The index order, (day, id_hash); unknown days first. Equal keys keep their call order,
-  // so the last placement of a message wins.
+  // The index order, (day, id_hash); unknown days first.
   std::stable_sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
     return std::pair(a.day, a.hash) < std::pair(b.day, b.hash);
   });
   const char* purpose = "record placement";
-  auto on_day = prepared(sql_record_placement_on_day, purpose);
-  auto of_row = prepared(sql_record_placement_of_row, purpose);
+  // First the registry rows, in the registry index's order.
+  struct placed_row {
+    std::int64_t id;
+    std::size_t call_order;
+    const placement_update* p;
+  };
+  std::vector<placed_row> found;
+  found.reserve(rows.size());
+  auto on_day = prepared(sql_registry_row_on_day, purpose);
   for (const auto& r : rows) {
     const auto& p = *r.p;
+    std::optional<std::int64_t> id;
     if (r.day) {
-      statement_use(*this, on_day, purpose)
-        .text(to_string(p.where))
-        .i64(p.rescued ? 1 : 0)
-        .i64(p.at)
-        .i64(*r.day)
-        .i64(r.hash)
-        .text(p.message_id)
-        .run();
-      if (changes() > 0)
-        continue;
+      statement_use q(*this, on_day, purpose);
+      q.i64(*r.day).i64(r.hash).text(p.message_id);
+      if (q.step())
+        id = q.col_i64(0);
     }
     // sent_at unknown, or the entry is on another day (a sender's clock or a caller that
     // passed another time): found by probing the days, as find_message does.
-    auto id = registry_row_by_probe(r.hash, p.message_id, r.day, nullptr);
     if (!id)
-      continue;  // not registered: nothing to place
-    statement_use(*this, of_row, purpose)
-      .text(to_string(p.where))
-      .i64(p.rescued ? 1 : 0)
-      .i64(p.at)
-      .i64(*id)
-      .run();
+      id = registry_row_by_probe(r.hash, p.message_id, r.day, nullptr);
+    if (id)
+      found.push_back({*id, r.call_order, &p});   // else not registered: nothing to place
   }
+  // Then the placements in row id order; a message's placements in call order (whatever
+  // sent_at each named), so the last one wins.
+  std::sort(found.begin(), found.end(), [](const placed_row& a, const placed_row& b) {
+    return std::pair(a.id, a.call_order) < std::pair(b.id, b.call_order);
+  });
+  auto stmt = prepared(sql_record_placement, purpose);
+  for (const auto& f : found)
+    statement_use(*this, stmt, purpose)
+      .i64(f.id)
+      .text(to_string(f.p->where))
+      .i64(f.p->rescued ? 1 : 0)
+      .i64(f.p->at)
+      .run();
 }
 
 std::optional<std::int64_t>

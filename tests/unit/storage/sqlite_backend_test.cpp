@@ -80,6 +80,13 @@ std::string query_raw(const std::string& path, const std::string& sql) {
   return out;
 }
 
+// The registry as these tests read it: each entry with its placement ('unknown', not rescued,
+// no placed_at when never placed). Since schema step 5 placements live in their own table.
+const std::string placed_registry =
+  "(SELECT r.*, coalesce(p.placement, 'unknown') AS placement, coalesce(p.rescued, 0) AS "
+  "rescued, p.placed_at AS placed_at FROM message_registry r LEFT JOIN message_placements p "
+  "ON p.id = r.id)";
+
 store_backend sqlite_backend() {
   store_backend b;
   b.name = "sqlite";
@@ -167,7 +174,7 @@ TEST_F(sqlite_store_test, placements_store_rescued_and_placed_at) {
   b.placements.push_back({"<r@warmup.test>", placement::spam, true, 12345});
   ASSERT_FALSE(s->apply(b).stale_epoch);
   EXPECT_EQ(query_raw(path, "SELECT placement || ',' || rescued || ',' || placed_at "
-                            "FROM message_registry"),
+                            "FROM " + placed_registry),
             "spam,1,12345");
 }
 
@@ -308,7 +315,7 @@ TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_ev
   EXPECT_FALSE(s->find_message("<three@a.test>"));
   // The placement of the first survived; the stored key is the hash of its text.
   EXPECT_EQ(query_raw(path, "SELECT placement || ',' || placed_at || ',' || id_hash FROM "
-                            "message_registry WHERE message_id = '<one@a.test>'"),
+                            + placed_registry + " WHERE message_id = '<one@a.test>'"),
             "inbox,150," + hash_text("<one@a.test>"));
   auto st = s->stats(1, 19999, 20005);
   ASSERT_EQ(st.size(), 2u);
@@ -341,7 +348,7 @@ TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_ev
   EXPECT_EQ(s->count_messages(), 2u);
   EXPECT_EQ(s->find_message("<two@a.test>")->subject, "Re: Hello");
   EXPECT_EQ(query_raw(path, "SELECT placement || ',' || rescued || ',' || placed_at FROM "
-                            "message_registry WHERE message_id = '<two@a.test>'"),
+                            + placed_registry + " WHERE message_id = '<two@a.test>'"),
             "spam,1,250");
   EXPECT_EQ(s->stats(1, 20000, 20000).at(0).sent, 4u);
   ASSERT_EQ(s->pending_intents().size(), 1u);
@@ -364,7 +371,7 @@ TEST_F(sqlite_store_test, a_hash_collision_never_returns_or_updates_the_other_en
   write_batch b;
   b.placements.push_back({real, placement::inbox, false, 10});  // no entry of its own yet
   ASSERT_FALSE(s->apply(b).stale_epoch);
-  EXPECT_EQ(query_raw(path, "SELECT placement FROM message_registry"), "unknown");
+  EXPECT_EQ(query_raw(path, "SELECT placement FROM " + placed_registry), "unknown");
   write_batch reg;
   registry_entry e;
   e.message_id = real;
@@ -379,7 +386,7 @@ TEST_F(sqlite_store_test, a_hash_collision_never_returns_or_updates_the_other_en
   ASSERT_TRUE(found);
   EXPECT_EQ(found->subject, "real");
   EXPECT_EQ(query_raw(path, "SELECT group_concat(message_id || ':' || placement, ' ') FROM "
-                            "(SELECT * FROM message_registry ORDER BY id)"),
+                            "(SELECT * FROM " + placed_registry + " ORDER BY id)"),
             "<impostor@warmup.test>:unknown " + real + ":spam");
 }
 
@@ -422,7 +429,7 @@ placement_update placed_at(const std::string& id, placement where, time_ms at, t
 // "<placement>,<placed_at>" of the registry row with that text on that day ("" when none).
 std::string placement_of(const std::string& path, const std::string& id, std::int64_t day) {
   return query_raw(path, "SELECT placement || ',' || coalesce(placed_at, '-') FROM "
-                         "message_registry WHERE message_id = '" + id + "' AND day = "
+                         + placed_registry + " WHERE message_id = '" + id + "' AND day = "
                          + std::to_string(day));
 }
 
@@ -452,9 +459,10 @@ TEST_F(sqlite_store_test, a_version_4_registry_migrates_to_5_with_days_and_stays
                             "(SELECT * FROM message_registry ORDER BY id)"),
             "<a@t>=20000 <b@t>=20000 <c@t>=20003 <d@t>=-1 <e@t>=-1 <f@t>=0");
   EXPECT_EQ(query_raw(path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM "
-                            "sqlite_master WHERE tbl_name = 'message_registry' AND type = "
-                            "'index' ORDER BY name)"),
-            "message_registry_by_day_hash message_registry_by_placed_at");
+                            "sqlite_master WHERE tbl_name IN ('message_registry', "
+                            "'message_placements') AND type = 'index' ORDER BY name)"),
+            "message_placements_by_placed_at message_registry_by_day_hash");
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM message_placements"), "1");
   for (std::string id : {"<a@t>", "<b@t>", "<c@t>", "<d@t>", "<e@t>", "<f@t>"}) {
     auto got = s->find_message(id);
     ASSERT_TRUE(got) << id;
@@ -508,11 +516,21 @@ TEST_F(sqlite_store_test, a_placement_naming_another_day_still_finds_its_entry) 
   EXPECT_EQ(placement_of(path, "<y@t>", 20001), "inbox,51");
   EXPECT_EQ(placement_of(path, "<z@t>", 20002), "inbox,52");
   EXPECT_EQ(s->count_messages(), 3u);
-  auto st = s->status(registry_day0 + 1000, 0);  // placed_at 50..52 fall in day 0 (1970)
+  // In one call the last placement of a message wins, whether or not it named the day.
+  write_batch twice;
+  twice.placements.push_back(placed_at("<x@t>", placement::inbox, 60, 0));
+  twice.placements.push_back(placed_at("<x@t>", placement::spam, 61, registry_day0 + 10));
+  twice.placements.push_back(placed_at("<y@t>", placement::spam, 62, registry_day0 + ms_per_day));
+  twice.placements.push_back(placed_at("<y@t>", placement::inbox, 63, 0));
+  ASSERT_FALSE(s->apply(twice).stale_epoch);
+  EXPECT_EQ(placement_of(path, "<x@t>", 20000), "spam,61");
+  EXPECT_EQ(placement_of(path, "<y@t>", 20001), "inbox,63");
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM message_placements"), "3");
+  auto st = s->status(registry_day0 + 1000, 0);  // placed_at 50..63 fall in day 0 (1970)
   EXPECT_EQ(st.inbox_today, 0u);
   st = s->status(100, 0);
-  EXPECT_EQ(st.inbox_today, 2u);
-  EXPECT_EQ(st.spam_today, 1u);
+  EXPECT_EQ(st.inbox_today, 2u);   // y, z
+  EXPECT_EQ(st.spam_today, 1u);    // x
 }
 
 // Two Message-IDs with one hash on one day (forced: the impostor holds the real one's hash):
@@ -534,7 +552,7 @@ TEST_F(sqlite_store_test, a_hash_collision_within_a_day_never_reaches_the_other_
   early.placements.push_back(placed_at(real, placement::inbox, 10, sent));  // not registered
   early.placements.push_back(placed_at(real, placement::inbox, 11, 0));
   ASSERT_FALSE(s->apply(early).stale_epoch);
-  EXPECT_EQ(query_raw(path, "SELECT placement FROM message_registry"), "unknown");
+  EXPECT_EQ(query_raw(path, "SELECT placement FROM " + placed_registry), "unknown");
 
   write_batch reg;
   reg.registry.push_back(registered(real, sent + 1, "real"));
@@ -547,13 +565,13 @@ TEST_F(sqlite_store_test, a_hash_collision_within_a_day_never_reaches_the_other_
   by_day.placements.push_back(placed_at(real, placement::spam, 20, sent + 1));
   ASSERT_FALSE(s->apply(by_day).stale_epoch);
   EXPECT_EQ(query_raw(path, "SELECT group_concat(message_id || ':' || placement, ' ') FROM "
-                            "(SELECT * FROM message_registry ORDER BY id)"),
+                            "(SELECT * FROM " + placed_registry + " ORDER BY id)"),
             "<impostor@warmup.test>:unknown " + real + ":spam");
   write_batch no_day;
   no_day.placements.push_back(placed_at(real, placement::inbox, 30, 0));
   ASSERT_FALSE(s->apply(no_day).stale_epoch);
   EXPECT_EQ(query_raw(path, "SELECT group_concat(message_id || ':' || placement, ' ') FROM "
-                            "(SELECT * FROM message_registry ORDER BY id)"),
+                            "(SELECT * FROM " + placed_registry + " ORDER BY id)"),
             "<impostor@warmup.test>:unknown " + real + ":inbox");
 }
 
@@ -591,12 +609,17 @@ TEST_F(sqlite_store_test, find_message_probes_every_day_present_newest_first) {
 }
 
 // The point of step 5: registration and a placement naming its day reach the registry
-// through the (day, id_hash) index, never by a scan.
+// through the (day, id_hash) index, never by a scan; "placed today" reads an index range.
 TEST_F(sqlite_store_test, registry_writes_seek_the_day_and_hash_index) {
   { open_sqlite(path); }
-  EXPECT_NE(query_plan(path, "UPDATE message_registry SET placement = 'inbox' WHERE day = 1 "
-                             "AND id_hash = 2 AND message_id = 'x'")
+  EXPECT_NE(query_plan(path, "SELECT id FROM message_registry WHERE day = 1 AND id_hash = 2 "
+                             "AND message_id = 'x'")
               .find("message_registry_by_day_hash (day=? AND id_hash=?)"),
+            std::string::npos);
+  EXPECT_NE(query_plan(path, "SELECT placement, count(*) FROM message_placements WHERE "
+                             "placed_at >= 1 AND placed_at < 2 GROUP BY placement")
+              .find("COVERING INDEX message_placements_by_placed_at (placed_at>? AND "
+                    "placed_at<?)"),
             std::string::npos);
   EXPECT_NE(query_plan(path, "SELECT 1 FROM message_registry WHERE day = 1 AND id_hash = 2 "
                              "AND message_id = 'x'")
@@ -633,7 +656,7 @@ TEST_F(sqlite_store_test, a_call_writes_registry_before_placements_and_intents_b
   ASSERT_EQ(results.size(), 2u);
   EXPECT_FALSE(results[0].stale_epoch);
   EXPECT_EQ(results[1].intent_inserted, std::vector<bool>{true});
-  EXPECT_EQ(query_raw(path, "SELECT placement FROM message_registry"), "inbox");
+  EXPECT_EQ(query_raw(path, "SELECT placement FROM " + placed_registry), "inbox");
   EXPECT_TRUE(s->pending_intents().empty());
 }
 
