@@ -202,9 +202,10 @@ constexpr std::string_view sql_insert_registry =
   "SELECT ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE NOT EXISTS "
   "(SELECT 1 FROM message_registry WHERE day = ?11 AND id_hash = ?1 AND message_id = ?2)";
 // A placement that names its message's sent_at finds the row with one seek in that day's
-// part of the index; the last placement of a message wins.
+// part of the index.
 constexpr std::string_view sql_registry_row_on_day =
   "SELECT id FROM message_registry WHERE day = ? AND id_hash = ? AND message_id = ?";
+// A message's last placement replaces the one before.
 constexpr std::string_view sql_record_placement =
   "INSERT INTO message_placements (id, placement, rescued, placed_at) VALUES (?, ?, ?, ?) "
   "ON CONFLICT (id) DO UPDATE SET placement = excluded.placement, "
