@@ -535,7 +535,8 @@ void on_processed(self_ptr self, const std::string& message_id, const receive_re
     self->send(s2.ctx->shards[sh], atom::placed::value, rep);
   }
   storage::write_batch b;
-  b.placements.push_back({message_id, res.where, res.rescued, s2.ctx->clock.now()});
+  b.placements.push_back(
+    {message_id, res.where, res.rescued, s2.ctx->clock.now(), it->mail.sent_at});
   day_stats d;
   d.day = s2.day;
   d.received = 1;

@@ -141,7 +141,8 @@ int main(int argc, char** argv) {
     std::size_t total_sends = 0;
     phase_totals intents_all, lazy_all;
     std::vector<sent_message> unsettled;           // sent since the last lazy commit
-    std::deque<std::vector<std::string>> recent;   // Message-IDs per earlier lazy window
+    // Message-IDs and their sent_at per earlier lazy window.
+    std::deque<std::vector<std::pair<std::string, time_ms>>> recent;
     constexpr std::size_t placement_windows = 6;   // placements land within ~6 windows
     std::size_t lazy_index = 0;
     const int lazy_per_day = (steps_per_day + steps_per_lazy - 1) / steps_per_lazy;
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
         // The lazy commit: what the shards gathered since the last one.
         auto bs = fresh_batches();
         std::size_t rows = 0;
-        std::vector<std::string> window_ids;
+        std::vector<std::pair<std::string, time_ms>> window_ids;
         window_ids.reserve(unsettled.size());
         for (auto& m : unsettled) {
           auto& b = bs[shard_of(m.key.mailbox)];
@@ -227,7 +228,7 @@ int main(int argc, char** argv) {
           e.subject = reply ? "Re: Quick question about the quarterly planning"
                             : "Quick question about the quarterly planning";
           if (reply && !window_ids.empty()) {
-            e.in_reply_to = window_ids[rng() % window_ids.size()];
+            e.in_reply_to = window_ids[rng() % window_ids.size()].first;
             e.references = e.in_reply_to;
           }
           b.registry.push_back(std::move(e));
@@ -244,7 +245,7 @@ int main(int argc, char** argv) {
           (rng() % 10 == 0 ? placed.spam : placed.inbox) = 1;
           b.stats.push_back({m.key.mailbox, placed});
           rows += 5;
-          window_ids.push_back(std::move(m.message_id));
+          window_ids.emplace_back(std::move(m.message_id), m.at);
         }
         // Placements: ~1.07 per send, of messages sent one to six windows earlier (the
         // recipient's human delay), found by Message-ID.
@@ -254,9 +255,10 @@ int main(int argc, char** argv) {
             const auto& window = recent[rng() % recent.size()];
             if (window.empty())
               continue;
-            const auto& id = window[rng() % window.size()];
+            const auto& [id, sent_at] = window[rng() % window.size()];
             placement_update p;
             p.message_id = id;
+            p.sent_at = sent_at;
             p.where = rng() % 10 == 0 ? placement::spam : placement::inbox;
             p.rescued = p.where == placement::spam && rng() % 2 == 0;
             p.at = step_at;
@@ -339,7 +341,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> known;
     for (const auto& w : recent)
       for (std::size_t i = 0; i < w.size() && known.size() < 20'000; i += 7)
-        known.push_back(w[i]);
+        known.push_back(w[i].first);
     t0 = clock_type::now();
     std::size_t found = 0;
     for (const auto& id : known)

@@ -190,11 +190,16 @@ INSERT INTO send_days (day, shard, intents, outcomes)
 // stats and pending index for its write path. PostgreSQL needs none of it.
 constexpr std::string_view v4_sql = "-- no change for PostgreSQL\n";
 
-constexpr std::array<migration, 4> all = {{
+// Step 5 indexes SQLite's registry by the UTC day of sent_at (its write path); PostgreSQL's
+// registry keeps its own design and ignores placement_update::sent_at.
+constexpr std::string_view v5_sql = "-- no change for PostgreSQL\n";
+
+constexpr std::array<migration, 5> all = {{
   {1, "create the warmup schema", v1_sql},
   {2, "add mail accounts, sealed secrets and the node registry", v2_sql},
   {3, "outcomes as HOT updates; pending intents found by day counts", v3_sql},
   {4, "nothing (SQLite's step 4 reshapes its registry for writing)", v4_sql},
+  {5, "nothing (SQLite's step 5 indexes its registry by day)", v5_sql},
 }};
 
 }  // namespace

@@ -239,12 +239,71 @@ DROP INDEX send_intents_pending;
 CREATE INDEX send_intents_pending ON send_intents (id) WHERE status = 'pending';
 )sql";
 
-constexpr std::array<migration, 4> all = {{
+// The registry's hash index was still written at random positions across all of it: one
+// entry per send at a random leaf of an index of every Message-ID ever sent (~160 MB after a
+// month at 10k mailboxes), and every placement read its way down to a random leaf. Keyed
+// (day, id_hash), with day the UTC day of sent_at (floored, also before 1970), a day's
+// registrations and the placements of its messages (which name sent_at) land in that day's
+// part of the index only: small and in cache, so a commit dirties few pages. The price: a
+// lookup without the day (find_message) probes each day present, newest first (see
+// sqlite_store.cpp). A Message-ID's text is unique within its day; across days that rests on
+// Message-IDs being random (make_message_id), as nothing else is checked.
+// Placements move to their own small table keyed by the registry row id: a placement
+// rewrote its registry row (~200 bytes, from one to six lazy commits back: thousands of
+// distinct table pages per commit); it now writes a ~20-byte row among the recent ids of
+// message_placements, and the "placed today" index is that table's, appended in time order
+// (a registration no longer adds an entry to it).
+constexpr std::string_view v5_sql = R"sql(
+CREATE TABLE message_registry_v5 (
+  id           INTEGER PRIMARY KEY,
+  day          INTEGER NOT NULL,   -- UTC day of sent_at: floor(sent_at / 86400000)
+  id_hash      INTEGER NOT NULL,   -- warmup_message_hash(message_id)
+  message_id   TEXT    NOT NULL,
+  from_mailbox INTEGER NOT NULL,
+  to_mailbox   INTEGER NOT NULL,
+  thread       INTEGER NOT NULL,
+  turn         INTEGER NOT NULL,
+  sent_at      INTEGER NOT NULL,
+  subject      TEXT    NOT NULL,
+  in_reply_to  TEXT    NOT NULL,
+  reference_ids TEXT   NOT NULL
+);
+-- SQLite's integer division truncates toward zero: a negative sent_at that is not a whole
+-- day belongs to the day before.
+INSERT INTO message_registry_v5 (id, day, id_hash, message_id, from_mailbox, to_mailbox,
+  thread, turn, sent_at, subject, in_reply_to, reference_ids)
+  SELECT id,
+    CASE WHEN sent_at < 0 AND sent_at % 86400000 <> 0 THEN sent_at / 86400000 - 1
+         ELSE sent_at / 86400000 END,
+    id_hash, message_id, from_mailbox, to_mailbox, thread, turn, sent_at, subject,
+    in_reply_to, reference_ids
+  FROM message_registry ORDER BY id;
+-- The last placement of a registered message (none: never placed, "unknown"). No foreign
+-- key: registry rows are never deleted, and the store writes a placement only for a row it
+-- has just found.
+CREATE TABLE message_placements (
+  id        INTEGER PRIMARY KEY,   -- message_registry.id
+  placement TEXT    NOT NULL,
+  rescued   INTEGER NOT NULL,
+  placed_at INTEGER
+);
+INSERT INTO message_placements (id, placement, rescued, placed_at)
+  SELECT id, placement, rescued, placed_at FROM message_registry
+  WHERE placed_at IS NOT NULL OR placement <> 'unknown' OR rescued <> 0 ORDER BY id;
+DROP TABLE message_registry;
+ALTER TABLE message_registry_v5 RENAME TO message_registry;
+CREATE INDEX message_registry_by_day_hash ON message_registry (day, id_hash);
+-- Covers "inbox/spam today".
+CREATE INDEX message_placements_by_placed_at ON message_placements (placed_at, placement);
+)sql";
+
+constexpr std::array<migration, 5> all = {{
   {1, "create the warmup schema", v1_sql},
   {2, "add mail accounts, sealed secrets and the node registry", v2_sql},
   {3, "nothing (PostgreSQL's step 3 makes its outcomes HOT updates)", v3_sql},
   {4, "registry found by a hash of the Message-ID, day stats and pending intents "
       "clustered for writing", v4_sql},
+  {5, "registry indexed by the UTC day of sent_at, placements in their own table", v5_sql},
 }};
 
 }  // namespace

@@ -38,11 +38,18 @@ std::int64_t clamp_to_i64(std::size_t n) {
   return static_cast<std::int64_t>(std::min(n, max));
 }
 
-day_number utc_day_of(time_ms t) {
+// The UTC day containing `t`, floored (a time before 1970 that is not a whole day belongs to
+// the day before). The registry's day column (schema step 5) is this, computed in 64 bits
+// as the migration's SQL computes it.
+std::int64_t floor_utc_day(time_ms t) {
   auto d = t / ms_per_day;
   if (t % ms_per_day < 0)
     --d;
-  return static_cast<day_number>(d);
+  return d;
+}
+
+day_number utc_day_of(time_ms t) {
+  return static_cast<day_number>(floor_utc_day(t));
 }
 
 // Slot times as int64 little-endian, 8 bytes per slot: compact, and the same bytes on
@@ -184,16 +191,25 @@ constexpr std::string_view sql_record_outcome =
   // An outcome, once recorded, is final: a later `skipped` for the same key (a late
   // slot re-planned after a resume) must never overwrite a `sent`.
   "WHERE mailbox = ? AND day = ? AND slot = ? AND status = 'pending'";
-// The hash index is not unique (two Message-IDs may share a hash): a Message-ID is
-// registered once by comparing its text among the rows of its hash.
+// The registry index is (day, id_hash), day = the UTC day of sent_at (schema step 5). The
+// hash is not unique (two Message-IDs may share one): a Message-ID is registered once per
+// day by comparing its text among the rows of its day and hash. Across days uniqueness
+// rests on Message-IDs being random (make_message_id); a lookup without the day returns
+// the newest day's entry.
 constexpr std::string_view sql_insert_registry =
-  "INSERT INTO message_registry (id_hash, message_id, from_mailbox, to_mailbox, thread, turn, "
-  "sent_at, subject, in_reply_to, reference_ids) "
-  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE NOT EXISTS "
-  "(SELECT 1 FROM message_registry WHERE id_hash = ?1 AND message_id = ?2)";
+  "INSERT INTO message_registry (day, id_hash, message_id, from_mailbox, to_mailbox, thread, "
+  "turn, sent_at, subject, in_reply_to, reference_ids) "
+  "SELECT ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE NOT EXISTS "
+  "(SELECT 1 FROM message_registry WHERE day = ?11 AND id_hash = ?1 AND message_id = ?2)";
+// A placement that names its message's sent_at finds the row with one seek in that day's
+// part of the index.
+constexpr std::string_view sql_registry_row_on_day =
+  "SELECT id FROM message_registry WHERE day = ? AND id_hash = ? AND message_id = ?";
+// A message's last placement replaces the one before.
 constexpr std::string_view sql_record_placement =
-  "UPDATE message_registry SET placement = ?, rescued = ?, placed_at = ? "
-  "WHERE id_hash = ? AND message_id = ?";
+  "INSERT INTO message_placements (id, placement, rescued, placed_at) VALUES (?, ?, ?, ?) "
+  "ON CONFLICT (id) DO UPDATE SET placement = excluded.placement, "
+  "rescued = excluded.rescued, placed_at = excluded.placed_at";
 constexpr std::string_view sql_add_stats =
   "INSERT INTO day_stats (mailbox, day, planned, sent, inbox, spam, missing, bounces, "
   "replies, received, rescued, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -231,9 +247,16 @@ constexpr std::string_view sql_stats_of =
   "skipped FROM day_stats WHERE day = ? AND mailbox = ?";
 constexpr std::string_view sql_first_stats_day = "SELECT min(day) FROM day_stats";
 constexpr std::string_view sql_last_stats_day = "SELECT max(day) FROM day_stats";
-constexpr std::string_view sql_find_message =
-  "SELECT message_id, from_mailbox, to_mailbox, thread, turn, sent_at, subject, "
-  "in_reply_to, reference_ids FROM message_registry WHERE id_hash = ? AND message_id = ?";
+// The days the registry holds, newest first, one index seek each: the last day, then the
+// day before a given one (gaps cost nothing).
+constexpr std::string_view sql_last_registry_day =
+  "SELECT day FROM message_registry ORDER BY day DESC LIMIT 1";
+constexpr std::string_view sql_registry_day_before =
+  "SELECT day FROM message_registry WHERE day < ? ORDER BY day DESC LIMIT 1";
+constexpr std::string_view sql_find_message_on_day =
+  "SELECT id, message_id, from_mailbox, to_mailbox, thread, turn, sent_at, subject, "
+  "in_reply_to, reference_ids FROM message_registry "
+  "WHERE day = ? AND id_hash = ? AND message_id = ?";
 constexpr std::string_view sql_count_messages = "SELECT count(*) FROM message_registry";
 constexpr std::string_view sql_get_plan =
   "SELECT target, slot_times FROM plans WHERE day = ? AND mailbox = ?";
@@ -244,7 +267,7 @@ constexpr std::string_view sql_sent_between =
   "SELECT count(*), count(DISTINCT mailbox) FROM send_intents "
   "WHERE status = 'sent' AND outcome_at >= ? AND outcome_at < ?";
 constexpr std::string_view sql_placed_between =
-  "SELECT placement, count(*) FROM message_registry "
+  "SELECT placement, count(*) FROM message_placements "
   "WHERE placed_at >= ? AND placed_at < ? GROUP BY placement";
 constexpr std::string_view sql_plans_between =
   "SELECT day, mailbox, slot_times FROM plans WHERE day BETWEEN ? AND ?";
@@ -479,6 +502,16 @@ private:
   void write_registry(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
   void write_placements(std::span<const write_batch> batches,
                         const std::vector<std::size_t>& ok);
+  // The registry row of a Message-ID whose day is unknown (or not where it was expected):
+  // the days present are probed newest first, `skip_day` (already tried) excepted, and the
+  // first day holding the text wins; the entry is read into `entry` when given. Cost: two
+  // index seeks per day present (next day, then (day, hash)), ~1-2 us each in cache, so a
+  // Message-ID that is not registered costs O(days present): ~60 seeks after a month, ~730
+  // after a year. Runs in the caller's transaction.
+  std::optional<std::int64_t> registry_row_by_probe(std::int64_t hash,
+                                                    const std::string& message_id,
+                                                    std::optional<std::int64_t> skip_day,
+                                                    registry_entry* entry);
   void write_ramps(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
   void write_plans(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
   // Day statistics of the accepted batches, summed per (day, mailbox) and written once (a
@@ -1144,51 +1177,141 @@ void sqlite_store::write_outcomes(std::span<const write_batch> batches,
 
 void sqlite_store::write_registry(std::span<const write_batch> batches,
                                   const std::vector<std::size_t>& ok) {
-  std::vector<std::pair<std::int64_t, const registry_entry*>> rows;
+  struct row {
+    std::int64_t day;
+    std::int64_t hash;
+    const registry_entry* e;
+  };
+  std::vector<row> rows;
   for (auto i : ok)
     for (const auto& e : batches[i].registry)
-      rows.emplace_back(message_hash(e.message_id), &e);
+      rows.push_back({floor_utc_day(e.sent_at), message_hash(e.message_id), &e});
   if (rows.empty())
     return;
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // The index order, (day, id_hash).
+  std::stable_sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+    return std::pair(a.day, a.hash) < std::pair(b.day, b.hash);
+  });
   const char* purpose = "register message id";
   auto stmt = prepared(sql_insert_registry, purpose);
-  for (const auto& [hash, e] : rows)
+  for (const auto& r : rows)
     statement_use(*this, stmt, purpose)
-      .i64(hash)
-      .text(e->message_id)
-      .i64(e->from)
-      .i64(e->to)
-      .i64(static_cast<std::int64_t>(e->thread))
-      .i64(e->turn)
-      .i64(e->sent_at)
-      .text(e->subject)
-      .text(e->in_reply_to)
-      .text(e->references)
+      .i64(r.hash)
+      .text(r.e->message_id)
+      .i64(r.e->from)
+      .i64(r.e->to)
+      .i64(static_cast<std::int64_t>(r.e->thread))
+      .i64(r.e->turn)
+      .i64(r.e->sent_at)
+      .text(r.e->subject)
+      .text(r.e->in_reply_to)
+      .text(r.e->references)
+      .i64(r.day)
       .run();
 }
 
 void sqlite_store::write_placements(std::span<const write_batch> batches,
                                     const std::vector<std::size_t>& ok) {
-  std::vector<std::pair<std::int64_t, const placement_update*>> rows;
+  struct row {
+    std::optional<std::int64_t> day;   // of sent_at; nullopt: unknown (sent_at == 0)
+    std::int64_t hash;
+    std::size_t call_order;
+    const placement_update* p;
+  };
+  std::vector<row> rows;
   for (auto i : ok)
     for (const auto& p : batches[i].placements)
-      rows.emplace_back(message_hash(p.message_id), &p);
+      rows.push_back({p.sent_at != 0 ? std::optional<std::int64_t>(floor_utc_day(p.sent_at))
+                                     : std::nullopt,
+                      message_hash(p.message_id), rows.size(), &p});
   if (rows.empty())
     return;
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // The index order, (day, id_hash); unknown days first.
+  std::stable_sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+    return std::pair(a.day, a.hash) < std::pair(b.day, b.hash);
+  });
   const char* purpose = "record placement";
+  // First the registry rows, in the registry index's order.
+  struct placed_row {
+    std::int64_t id;
+    std::size_t call_order;
+    const placement_update* p;
+  };
+  std::vector<placed_row> found;
+  found.reserve(rows.size());
+  auto on_day = prepared(sql_registry_row_on_day, purpose);
+  for (const auto& r : rows) {
+    const auto& p = *r.p;
+    std::optional<std::int64_t> id;
+    if (r.day) {
+      statement_use q(*this, on_day, purpose);
+      q.i64(*r.day).i64(r.hash).text(p.message_id);
+      if (q.step())
+        id = q.col_i64(0);
+    }
+    // sent_at unknown, or the entry is on another day (a sender's clock or a caller that
+    // passed another time): found by probing the days, as find_message does.
+    if (!id)
+      id = registry_row_by_probe(r.hash, p.message_id, r.day, nullptr);
+    if (id)
+      found.push_back({*id, r.call_order, &p});   // else not registered: nothing to place
+  }
+  // Then the placements in row id order; a message's placements in call order (whatever
+  // sent_at each named), so the last one wins.
+  std::sort(found.begin(), found.end(), [](const placed_row& a, const placed_row& b) {
+    return std::pair(a.id, a.call_order) < std::pair(b.id, b.call_order);
+  });
   auto stmt = prepared(sql_record_placement, purpose);
-  for (const auto& [hash, p] : rows)
+  for (const auto& f : found)
     statement_use(*this, stmt, purpose)
-      .text(to_string(p->where))
-      .i64(p->rescued ? 1 : 0)
-      .i64(p->at)
-      .i64(hash)
-      .text(p->message_id)
+      .i64(f.id)
+      .text(to_string(f.p->where))
+      .i64(f.p->rescued ? 1 : 0)
+      .i64(f.p->at)
       .run();
+}
+
+std::optional<std::int64_t>
+sqlite_store::registry_row_by_probe(std::int64_t hash, const std::string& message_id,
+                                    std::optional<std::int64_t> skip_day,
+                                    registry_entry* entry) {
+  const char* purpose = "find message id";
+  auto last_day = prepared(sql_last_registry_day, purpose);
+  auto day_before = prepared(sql_registry_day_before, purpose);
+  auto on_day = prepared(sql_find_message_on_day, purpose);
+  std::optional<std::int64_t> day;
+  {
+    statement_use q(*this, last_day, purpose);
+    if (q.step())
+      day = q.col_i64(0);
+  }
+  while (day) {
+    if (day != skip_day) {
+      statement_use q(*this, on_day, purpose);
+      q.i64(*day).i64(hash).text(message_id);
+      if (q.step()) {
+        if (entry != nullptr) {
+          entry->message_id = q.col_text(1);
+          entry->from = static_cast<mailbox_id>(q.col_i64(2));
+          entry->to = static_cast<mailbox_id>(q.col_i64(3));
+          entry->thread = static_cast<std::uint64_t>(q.col_i64(4));
+          entry->turn = static_cast<int>(q.col_i64(5));
+          entry->sent_at = q.col_i64(6);
+          entry->subject = q.col_text(7);
+          entry->in_reply_to = q.col_text(8);
+          entry->references = q.col_text(9);
+        }
+        return q.col_i64(0);
+      }
+    }
+    statement_use q(*this, day_before, purpose);
+    q.i64(*day);
+    if (q.step())
+      day = q.col_i64(0);
+    else
+      day.reset();
+  }
+  return std::nullopt;
 }
 
 void sqlite_store::write_ramps(std::span<const write_batch> batches,
@@ -1384,21 +1507,16 @@ std::vector<day_stats> sqlite_store::stats(mailbox_id m, day_number from_day,
   return out;
 }
 
+// The day is not known here: the days present are probed newest first (see
+// registry_row_by_probe for the cost), in one read transaction so that the walk sees one
+// snapshot of the registry.
 std::optional<registry_entry> sqlite_store::find_message(const std::string& message_id) {
-  auto q = use(sql_find_message, "find message id");
-  q.i64(message_hash(message_id)).text(message_id);
-  if (!q.step())
-    return std::nullopt;
+  transaction tx(*this, false, "begin message id lookup");
   registry_entry e;
-  e.message_id = q.col_text(0);
-  e.from = static_cast<mailbox_id>(q.col_i64(1));
-  e.to = static_cast<mailbox_id>(q.col_i64(2));
-  e.thread = static_cast<std::uint64_t>(q.col_i64(3));
-  e.turn = static_cast<int>(q.col_i64(4));
-  e.sent_at = q.col_i64(5);
-  e.subject = q.col_text(6);
-  e.in_reply_to = q.col_text(7);
-  e.references = q.col_text(8);
+  auto id = registry_row_by_probe(message_hash(message_id), message_id, std::nullopt, &e);
+  tx.commit();
+  if (!id)
+    return std::nullopt;
   return e;
 }
 

@@ -88,9 +88,10 @@ std::vector<mailbox_id> store::add_mailboxes(const std::vector<mailbox_record>& 
 // meta. Version 2: a mailbox's mail account and sealed secret; the node registry.
 // Version 3: PostgreSQL's outcomes as HOT updates (nothing for SQLite).
 // Version 4: SQLite's registry by Message-ID hash, day stats by day (nothing for PostgreSQL).
+// Version 5: SQLite's registry indexed by (UTC day of sent_at, hash) (nothing for PostgreSQL).
 // Every backend's migration list must end at this number (checked by its tests).
 int store::latest_schema_version() {
-  return 4;
+  return 5;
 }
 
 bool store::register_node(const node_info&) {

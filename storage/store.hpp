@@ -101,6 +101,11 @@ struct placement_update {
   placement where = placement::unknown;
   bool rescued = false;
   time_ms at = 0;
+  // The registered message's sent_at (registry_entry::sent_at), 0 when unknown. SQLite
+  // finds the entry in that UTC day's part of its registry index with one seek; without it
+  // (or when the entry is not on that day) it probes the days present, newest first.
+  // PostgreSQL ignores it.
+  time_ms sent_at = 0;
 };
 
 // Adds to a (mailbox, local day) counter row; `delta.day` names the day.

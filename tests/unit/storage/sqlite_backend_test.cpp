@@ -39,6 +39,15 @@ constexpr const char* insert_v1_mailbox =
   "throttle_percent, cooldown_until, last_completed, health_band, paused_by_health, "
   "created_at, updated_at) VALUES ";
 
+// warmup_message_hash(text) as the store registers it (schema step 4 calls it), so that raw
+// SQL can run the steps as an older binary did.
+void raw_message_hash(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto text = sqlite3_value_text(argv[0]);
+  auto n = static_cast<std::size_t>(sqlite3_value_bytes(argv[0]));
+  sqlite3_result_int64(ctx, static_cast<std::int64_t>(stable_hash(
+                              std::string_view(reinterpret_cast<const char*>(text), n))));
+}
+
 // Raw SQL on the file, behind the store's back.
 void exec_raw(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -46,6 +55,8 @@ void exec_raw(const std::string& path, const std::string& sql) {
     sqlite3_close(db);
     throw std::runtime_error("cannot open " + path);
   }
+  sqlite3_create_function_v2(db, "warmup_message_hash", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                             nullptr, raw_message_hash, nullptr, nullptr, nullptr);
   char* err = nullptr;
   int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
   std::string msg = err != nullptr ? err : "";
@@ -68,6 +79,13 @@ std::string query_raw(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
   return out;
 }
+
+// The registry as these tests read it: each entry with its placement ('unknown', not rescued,
+// no placed_at when never placed). Since schema step 5 placements live in their own table.
+const std::string placed_registry =
+  "(SELECT r.*, coalesce(p.placement, 'unknown') AS placement, coalesce(p.rescued, 0) AS "
+  "rescued, p.placed_at AS placed_at FROM message_registry r LEFT JOIN message_placements p "
+  "ON p.id = r.id)";
 
 store_backend sqlite_backend() {
   store_backend b;
@@ -156,7 +174,7 @@ TEST_F(sqlite_store_test, placements_store_rescued_and_placed_at) {
   b.placements.push_back({"<r@warmup.test>", placement::spam, true, 12345});
   ASSERT_FALSE(s->apply(b).stale_epoch);
   EXPECT_EQ(query_raw(path, "SELECT placement || ',' || rescued || ',' || placed_at "
-                            "FROM message_registry"),
+                            "FROM " + placed_registry),
             "spam,1,12345");
 }
 
@@ -260,8 +278,9 @@ std::string hash_text(const std::string& message_id) {
 }
 
 // A version 3 store with registry entries (placed and not), day stats and intents (pending
-// and finished) upgrades to version 4 with nothing lost: every read finds what it found,
-// placements and duplicate registrations behave as before, pending intents are the same.
+// and finished) upgrades to version 4 (and on to the latest) with nothing lost: every read
+// finds what it found, placements and duplicate registrations behave as before, pending
+// intents are the same.
 TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_every_row) {
   create_schema_up_to(path, 3);
   exec_raw(path,
@@ -285,7 +304,7 @@ TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_ev
            "(2, 20001, 0, 1, '<two@a.test>', 4, 5, 'pending', NULL, NULL), "
            "(1, 20001, 1, 2, '<three@a.test>', 6, 7, 'pending', NULL, NULL);");
   auto s = open_sqlite(path);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), store::latest_schema_version());
   EXPECT_EQ(s->count_messages(), 2u);
   auto two = s->find_message("<two@a.test>");
   ASSERT_TRUE(two);
@@ -296,7 +315,7 @@ TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_ev
   EXPECT_FALSE(s->find_message("<three@a.test>"));
   // The placement of the first survived; the stored key is the hash of its text.
   EXPECT_EQ(query_raw(path, "SELECT placement || ',' || placed_at || ',' || id_hash FROM "
-                            "message_registry WHERE message_id = '<one@a.test>'"),
+                            + placed_registry + " WHERE message_id = '<one@a.test>'"),
             "inbox,150," + hash_text("<one@a.test>"));
   auto st = s->stats(1, 19999, 20005);
   ASSERT_EQ(st.size(), 2u);
@@ -329,7 +348,7 @@ TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_ev
   EXPECT_EQ(s->count_messages(), 2u);
   EXPECT_EQ(s->find_message("<two@a.test>")->subject, "Re: Hello");
   EXPECT_EQ(query_raw(path, "SELECT placement || ',' || rescued || ',' || placed_at FROM "
-                            "message_registry WHERE message_id = '<two@a.test>'"),
+                            + placed_registry + " WHERE message_id = '<two@a.test>'"),
             "spam,1,250");
   EXPECT_EQ(s->stats(1, 20000, 20000).at(0).sent, 4u);
   ASSERT_EQ(s->pending_intents().size(), 1u);
@@ -342,17 +361,17 @@ TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_ev
 TEST_F(sqlite_store_test, a_hash_collision_never_returns_or_updates_the_other_entry) {
   { open_sqlite(path); }
   const std::string real = "<real@warmup.test>";
-  exec_raw(path, "INSERT INTO message_registry (id_hash, message_id, from_mailbox, to_mailbox, "
-                 "thread, turn, sent_at, subject, in_reply_to, reference_ids) VALUES ("
-                 + hash_text(real) + ", '<impostor@warmup.test>', 7, 7, 0, 1, 0, 'impostor', "
-                 "'', '')");
+  exec_raw(path, "INSERT INTO message_registry (day, id_hash, message_id, from_mailbox, "
+                 "to_mailbox, thread, turn, sent_at, subject, in_reply_to, reference_ids) "
+                 "VALUES (0, " + hash_text(real) + ", '<impostor@warmup.test>', 7, 7, 0, 1, 0, "
+                 "'impostor', '', '')");
   auto s = open_sqlite(path);
   EXPECT_FALSE(s->find_message(real));  // same hash, other text
   ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
   write_batch b;
   b.placements.push_back({real, placement::inbox, false, 10});  // no entry of its own yet
   ASSERT_FALSE(s->apply(b).stale_epoch);
-  EXPECT_EQ(query_raw(path, "SELECT placement FROM message_registry"), "unknown");
+  EXPECT_EQ(query_raw(path, "SELECT placement FROM " + placed_registry), "unknown");
   write_batch reg;
   registry_entry e;
   e.message_id = real;
@@ -367,8 +386,249 @@ TEST_F(sqlite_store_test, a_hash_collision_never_returns_or_updates_the_other_en
   ASSERT_TRUE(found);
   EXPECT_EQ(found->subject, "real");
   EXPECT_EQ(query_raw(path, "SELECT group_concat(message_id || ':' || placement, ' ') FROM "
-                            "(SELECT * FROM message_registry ORDER BY id)"),
+                            "(SELECT * FROM " + placed_registry + " ORDER BY id)"),
             "<impostor@warmup.test>:unknown " + real + ":spam");
+}
+
+// The plan SQLite picks for `sql` on the file (EXPLAIN QUERY PLAN's detail lines, joined).
+std::string query_plan(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr)
+      == SQLITE_OK)
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3))) + "; ";
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+constexpr time_ms registry_day0 = static_cast<time_ms>(20000) * ms_per_day;
+
+registry_entry registered(const std::string& id, time_ms sent_at, const std::string& subject) {
+  registry_entry e;
+  e.message_id = id;
+  e.from = 1;
+  e.to = 2;
+  e.sent_at = sent_at;
+  e.subject = subject;
+  return e;
+}
+
+placement_update placed_at(const std::string& id, placement where, time_ms at, time_ms sent_at) {
+  placement_update p;
+  p.message_id = id;
+  p.where = where;
+  p.at = at;
+  p.sent_at = sent_at;
+  return p;
+}
+
+// "<placement>,<placed_at>" of the registry row with that text on that day ("" when none).
+std::string placement_of(const std::string& path, const std::string& id, std::int64_t day) {
+  return query_raw(path, "SELECT placement || ',' || coalesce(placed_at, '-') FROM "
+                         + placed_registry + " WHERE message_id = '" + id + "' AND day = "
+                         + std::to_string(day));
+}
+
+// A version 4 store (registry keyed by hash only) upgrades to 5 with each entry's day taken
+// from its sent_at, floored for times before 1970, and every entry stays findable: by
+// find_message, by a placement naming sent_at and by one without it.
+TEST_F(sqlite_store_test, a_version_4_registry_migrates_to_5_with_days_and_stays_findable) {
+  create_schema_up_to(path, 4);
+  auto row = [](const std::string& id, time_ms sent_at, const std::string& subject) {
+    return "(" + hash_text(id) + ", '" + id + "', 1, 2, 7, 1, " + std::to_string(sent_at)
+           + ", '" + subject + "', '', '')";
+  };
+  exec_raw(path, "INSERT INTO message_registry (id_hash, message_id, from_mailbox, to_mailbox, "
+                 "thread, turn, sent_at, subject, in_reply_to, reference_ids) VALUES "
+                 + row("<a@t>", registry_day0 + 5, "a") + ", "
+                 + row("<b@t>", registry_day0 + ms_per_day - 1, "b") + ", "
+                 + row("<c@t>", registry_day0 + 3 * ms_per_day, "c") + ", "
+                 + row("<d@t>", -1, "d") + ", "
+                 + row("<e@t>", -ms_per_day, "e") + ", "
+                 + row("<f@t>", 0, "f") + ";"
+                 "UPDATE message_registry SET placement = 'spam', placed_at = 77 "
+                 "WHERE message_id = '<c@t>';");
+  auto s = open_sqlite(path);
+  EXPECT_EQ(s->schema_version(), 5);
+  EXPECT_EQ(s->count_messages(), 6u);
+  EXPECT_EQ(query_raw(path, "SELECT group_concat(message_id || '=' || day, ' ') FROM "
+                            "(SELECT * FROM message_registry ORDER BY id)"),
+            "<a@t>=20000 <b@t>=20000 <c@t>=20003 <d@t>=-1 <e@t>=-1 <f@t>=0");
+  EXPECT_EQ(query_raw(path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM "
+                            "sqlite_master WHERE tbl_name IN ('message_registry', "
+                            "'message_placements') AND type = 'index' ORDER BY name)"),
+            "message_placements_by_placed_at message_registry_by_day_hash");
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM message_placements"), "1");
+  for (std::string id : {"<a@t>", "<b@t>", "<c@t>", "<d@t>", "<e@t>", "<f@t>"}) {
+    auto got = s->find_message(id);
+    ASSERT_TRUE(got) << id;
+    EXPECT_EQ(got->subject, id.substr(1, 1));
+  }
+  EXPECT_EQ(s->find_message("<c@t>")->sent_at, registry_day0 + 3 * ms_per_day);
+  EXPECT_EQ(placement_of(path, "<c@t>", 20003), "spam,77");  // kept
+
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
+  write_batch b;
+  b.placements.push_back(placed_at("<a@t>", placement::inbox, 100, registry_day0 + 5));
+  b.placements.push_back(placed_at("<d@t>", placement::spam, 101, -1));
+  b.placements.push_back(placed_at("<b@t>", placement::inbox, 102, 0));  // day unknown
+  b.placements.push_back(placed_at("<e@t>", placement::spam, 103, 0));
+  ASSERT_FALSE(s->apply(b).stale_epoch);
+  EXPECT_EQ(placement_of(path, "<a@t>", 20000), "inbox,100");
+  EXPECT_EQ(placement_of(path, "<d@t>", -1), "spam,101");
+  EXPECT_EQ(placement_of(path, "<b@t>", 20000), "inbox,102");
+  EXPECT_EQ(placement_of(path, "<e@t>", -1), "spam,103");
+  EXPECT_EQ(placement_of(path, "<f@t>", 0), "unknown,-");
+  // New registrations land on their day beside the migrated ones.
+  write_batch r;
+  r.registry.push_back(registered("<g@t>", registry_day0 + 3 * ms_per_day + 9, "g"));
+  r.registry.push_back(registered("<a@t>", registry_day0 + 6, "a again"));  // same day: kept once
+  ASSERT_FALSE(s->apply(r).stale_epoch);
+  EXPECT_EQ(s->count_messages(), 7u);
+  EXPECT_EQ(s->find_message("<a@t>")->subject, "a");
+  EXPECT_EQ(query_raw(path, "SELECT day FROM message_registry WHERE message_id = '<g@t>'"),
+            "20003");
+}
+
+// A placement whose sent_at names another day than the registered one (a sender's clock
+// off, a caller passing another time) still lands, through the probe of the days, and
+// changes no other entry.
+TEST_F(sqlite_store_test, a_placement_naming_another_day_still_finds_its_entry) {
+  auto s = open_sqlite(path);
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
+  write_batch r;
+  r.registry.push_back(registered("<x@t>", registry_day0 + 10, "x"));
+  r.registry.push_back(registered("<y@t>", registry_day0 + ms_per_day + 10, "y"));
+  r.registry.push_back(registered("<z@t>", registry_day0 + 2 * ms_per_day, "z"));
+  ASSERT_FALSE(s->apply(r).stale_epoch);
+  write_batch b;
+  // One day late, one day early, and a day no entry has at all.
+  b.placements.push_back(placed_at("<x@t>", placement::spam, 50, registry_day0 + ms_per_day));
+  b.placements.push_back(placed_at("<y@t>", placement::inbox, 51, registry_day0));
+  b.placements.push_back(placed_at("<z@t>", placement::inbox, 52, registry_day0 + 40 * ms_per_day));
+  b.placements.push_back(placed_at("<nobody@t>", placement::inbox, 53, registry_day0));
+  ASSERT_FALSE(s->apply(b).stale_epoch);
+  EXPECT_EQ(placement_of(path, "<x@t>", 20000), "spam,50");
+  EXPECT_EQ(placement_of(path, "<y@t>", 20001), "inbox,51");
+  EXPECT_EQ(placement_of(path, "<z@t>", 20002), "inbox,52");
+  EXPECT_EQ(s->count_messages(), 3u);
+  // In one call the last placement of a message wins, whether or not it named the day.
+  write_batch twice;
+  twice.placements.push_back(placed_at("<x@t>", placement::inbox, 60, 0));
+  twice.placements.push_back(placed_at("<x@t>", placement::spam, 61, registry_day0 + 10));
+  twice.placements.push_back(placed_at("<y@t>", placement::spam, 62, registry_day0 + ms_per_day));
+  twice.placements.push_back(placed_at("<y@t>", placement::inbox, 63, 0));
+  ASSERT_FALSE(s->apply(twice).stale_epoch);
+  EXPECT_EQ(placement_of(path, "<x@t>", 20000), "spam,61");
+  EXPECT_EQ(placement_of(path, "<y@t>", 20001), "inbox,63");
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM message_placements"), "3");
+  auto st = s->status(registry_day0 + 1000, 0);  // placed_at 50..63 fall in day 0 (1970)
+  EXPECT_EQ(st.inbox_today, 0u);
+  st = s->status(100, 0);
+  EXPECT_EQ(st.inbox_today, 2u);   // y, z
+  EXPECT_EQ(st.spam_today, 1u);    // x
+}
+
+// Two Message-IDs with one hash on one day (forced: the impostor holds the real one's hash):
+// the day's index seek compares the text, so a placement by sent_at, one without it and
+// find_message each reach only their own entry; and a second registration of the same
+// text on that day is refused.
+TEST_F(sqlite_store_test, a_hash_collision_within_a_day_never_reaches_the_other_entry) {
+  { open_sqlite(path); }
+  const std::string real = "<real@warmup.test>";
+  const time_ms sent = registry_day0 + 4 * ms_per_hour;
+  exec_raw(path, "INSERT INTO message_registry (day, id_hash, message_id, from_mailbox, "
+                 "to_mailbox, thread, turn, sent_at, subject, in_reply_to, reference_ids) "
+                 "VALUES (20000, " + hash_text(real) + ", '<impostor@warmup.test>', 7, 7, 0, 1, "
+                 + std::to_string(sent) + ", 'impostor', '', '')");
+  auto s = open_sqlite(path);
+  EXPECT_FALSE(s->find_message(real));
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
+  write_batch early;
+  early.placements.push_back(placed_at(real, placement::inbox, 10, sent));  // not registered
+  early.placements.push_back(placed_at(real, placement::inbox, 11, 0));
+  ASSERT_FALSE(s->apply(early).stale_epoch);
+  EXPECT_EQ(query_raw(path, "SELECT placement FROM " + placed_registry), "unknown");
+
+  write_batch reg;
+  reg.registry.push_back(registered(real, sent + 1, "real"));
+  reg.registry.push_back(registered(real, sent + 2, "real twice"));  // same day: refused
+  ASSERT_FALSE(s->apply(reg).stale_epoch);
+  EXPECT_EQ(s->count_messages(), 2u);
+  EXPECT_EQ(s->find_message(real)->subject, "real");
+
+  write_batch by_day;
+  by_day.placements.push_back(placed_at(real, placement::spam, 20, sent + 1));
+  ASSERT_FALSE(s->apply(by_day).stale_epoch);
+  EXPECT_EQ(query_raw(path, "SELECT group_concat(message_id || ':' || placement, ' ') FROM "
+                            "(SELECT * FROM " + placed_registry + " ORDER BY id)"),
+            "<impostor@warmup.test>:unknown " + real + ":spam");
+  write_batch no_day;
+  no_day.placements.push_back(placed_at(real, placement::inbox, 30, 0));
+  ASSERT_FALSE(s->apply(no_day).stale_epoch);
+  EXPECT_EQ(query_raw(path, "SELECT group_concat(message_id || ':' || placement, ' ') FROM "
+                            "(SELECT * FROM " + placed_registry + " ORDER BY id)"),
+            "<impostor@warmup.test>:unknown " + real + ":inbox");
+}
+
+// find_message knows no day: it probes the days present newest first (gaps included) and
+// finds an entry on any of them. The same text on two days (uniqueness across days rests on
+// Message-IDs being random) is two entries; the newest is the one found and placed.
+TEST_F(sqlite_store_test, find_message_probes_every_day_present_newest_first) {
+  auto s = open_sqlite(path);
+  EXPECT_FALSE(s->find_message("<none@t>"));  // an empty registry
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
+  write_batch r;
+  const std::vector<int> days = {-3, 0, 1, 2, 9, 30};   // gaps on purpose
+  for (auto d : days)
+    r.registry.push_back(registered("<day" + std::to_string(d) + "@t>",
+                                    registry_day0 + d * ms_per_day + 7, "on " + std::to_string(d)));
+  r.registry.push_back(registered("<twice@t>", registry_day0 + 1 * ms_per_day, "older"));
+  r.registry.push_back(registered("<twice@t>", registry_day0 + 9 * ms_per_day, "newer"));
+  ASSERT_FALSE(s->apply(r).stale_epoch);
+  EXPECT_EQ(s->count_messages(), days.size() + 2);
+  for (auto d : days) {
+    auto got = s->find_message("<day" + std::to_string(d) + "@t>");
+    ASSERT_TRUE(got) << d;
+    EXPECT_EQ(got->subject, "on " + std::to_string(d));
+    EXPECT_EQ(got->sent_at, registry_day0 + d * ms_per_day + 7);
+  }
+  EXPECT_FALSE(s->find_message("<day5@t>"));
+  EXPECT_EQ(s->find_message("<twice@t>")->subject, "newer");
+  write_batch b;
+  b.placements.push_back(placed_at("<twice@t>", placement::spam, 5, 0));
+  ASSERT_FALSE(s->apply(b).stale_epoch);
+  EXPECT_EQ(placement_of(path, "<twice@t>", 20009), "spam,5");
+  EXPECT_EQ(placement_of(path, "<twice@t>", 20001), "unknown,-");
+  // A read-only connection (the CLI) walks the days the same way.
+  EXPECT_EQ(open_sqlite(path, true)->find_message("<day-3@t>")->subject, "on -3");
+}
+
+// The point of step 5: registration and a placement naming its day reach the registry
+// through the (day, id_hash) index, never by a scan; "placed today" reads an index range.
+TEST_F(sqlite_store_test, registry_writes_seek_the_day_and_hash_index) {
+  { open_sqlite(path); }
+  EXPECT_NE(query_plan(path, "SELECT id FROM message_registry WHERE day = 1 AND id_hash = 2 "
+                             "AND message_id = 'x'")
+              .find("message_registry_by_day_hash (day=? AND id_hash=?)"),
+            std::string::npos);
+  EXPECT_NE(query_plan(path, "SELECT placement, count(*) FROM message_placements WHERE "
+                             "placed_at >= 1 AND placed_at < 2 GROUP BY placement")
+              .find("COVERING INDEX message_placements_by_placed_at (placed_at>? AND "
+                    "placed_at<?)"),
+            std::string::npos);
+  EXPECT_NE(query_plan(path, "SELECT 1 FROM message_registry WHERE day = 1 AND id_hash = 2 "
+                             "AND message_id = 'x'")
+              .find("message_registry_by_day_hash (day=? AND id_hash=?)"),
+            std::string::npos);
+  EXPECT_NE(query_plan(path, "SELECT day FROM message_registry WHERE day < 5 ORDER BY day "
+                             "DESC LIMIT 1")
+              .find("COVERING INDEX message_registry_by_day_hash (day<?)"),
+            std::string::npos);
 }
 
 // In one call, a placement finds the registry entry and an outcome the intent of another
@@ -396,7 +656,7 @@ TEST_F(sqlite_store_test, a_call_writes_registry_before_placements_and_intents_b
   ASSERT_EQ(results.size(), 2u);
   EXPECT_FALSE(results[0].stale_epoch);
   EXPECT_EQ(results[1].intent_inserted, std::vector<bool>{true});
-  EXPECT_EQ(query_raw(path, "SELECT placement FROM message_registry"), "inbox");
+  EXPECT_EQ(query_raw(path, "SELECT placement FROM " + placed_registry), "inbox");
   EXPECT_TRUE(s->pending_intents().empty());
 }
 
