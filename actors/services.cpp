@@ -191,8 +191,12 @@ void commit_lazy(gateway_ptr self, bool force) {
   if (st.lazy.empty() || st.down || st.failed || !st.queue.empty())
     return;
   auto now = std::chrono::steady_clock::now();
+  // Due when forced, big enough, old enough, over queue_max, or when a shard waits for it:
+  // a held answer (back-pressure) must not wait for a later message, since the shards
+  // that would send one may all be waiting (the intents that pushed the rows over
+  // queue_max may have been committed meanwhile).
   if (!force && st.lazy_rows < st.opts.lazy_commit_rows && waiting_rows(st) <= st.opts.queue_max
-      && now - st.last_lazy_commit < st.opts.lazy_commit)
+      && st.lazy_promises.empty() && now - st.last_lazy_commit < st.opts.lazy_commit)
     return;
   gateway_commit c;
   c.seq = ++st.seq;

@@ -189,6 +189,37 @@ TEST_F(GatewayLinger, ACommitDueBeforeItsRowThresholdWaitsForTheInterval) {
   caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
 }
 
+TEST_F(GatewayLinger, AHeldLazyBatchIsAnsweredOnceTheIntentsAheadOfItAreCommitted) {
+  // Three intents linger; a counter row arrives meanwhile and makes 4 rows wait, over
+  // queue_max 3, so its shard hears back only once it is committed. The intents' commit
+  // takes the count back under queue_max: the held row must still be written then, not
+  // at the next message (the shards that would send one are all waiting).
+  store_gateway_options o;
+  o.lazy_commit = 1h;
+  o.queue_max = 3;
+  o.commit_linger = 200ms;
+  auto gw = spawn_gateway(o);
+  storage::write_batch intents;
+  intents.shard = 1;
+  intents.epoch = epochs_[1];
+  for (std::uint32_t slot = 1; slot <= 3; ++slot)
+    intents.intents.push_back(intent_batch(1, slot).intents.front());
+  std::thread sender([&] { apply_and_wait(gw, intents); });
+  std::this_thread::sleep_for(50ms);
+  bool answered = false;
+  {
+    caf::scoped_actor self{sys_};
+    self->request(gw, 10s, atom::apply::value, stats_batch(day0, 1))
+      .receive([&](const storage::batch_result&) { answered = true; },
+               [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  }
+  sender.join();
+  EXPECT_TRUE(answered) << "the held counter row was never committed";
+  EXPECT_EQ(lazy_commits_.commits.load(), 1u);
+  EXPECT_EQ(store_->stats(box_, day0, day0).size(), 1u);
+  caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
+}
+
 TEST_F(GatewayLinger, CountersOfOneMailboxDayBecomeOneRowOfTheCommit) {
   store_gateway_options o;
   o.lazy_commit = 1h;
