@@ -40,7 +40,7 @@ struct store_gateway_options {
   std::chrono::microseconds commit_linger{0};
   // Lazy rows gathered before a commit is due whatever lazy_commit says: a commit costs
   // every page it dirties, so more rows per commit write fewer pages per row.
-  std::size_t lazy_commit_rows = 20000;
+  std::size_t lazy_commit_rows = 100000;
   std::atomic<std::uint64_t>* backlog = nullptr;   // rows waiting, for the console
   std::size_t queue_max = 100000;
   std::atomic<bool>* ready = nullptr;              // false while the store is unreachable

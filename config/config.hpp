@@ -40,13 +40,15 @@ struct store_config {
   int queue_max = 100000;              // pending writes before back-pressure
   // Not file keys (yet). How long rows other than send intents may wait for a larger
   // transaction. Intents are always committed before their send; 0 = no waiting (tests).
-  int lazy_commit_ms = 250;
+  // 1 s and 100k rows: a 8-day simulation of 10k mailboxes spent 20% less time writing
+  // them than with 250 ms and 20k rows (fewer commits rewrite fewer pages), wall -14%.
+  int lazy_commit_ms = 1000;
   // How long a commit of send intents waits, after the last batch came, for other shards'
   // intents to join it (group commit; at most 10 times this in all). In the simulation
   // ~25 commits per 5-minute step became ~3.5 with one fixed wait, ~1.8 with this gap.
   int commit_linger_us = 300;
   // Lazy rows that make a commit due at once (see lazy_commit_ms).
-  int lazy_commit_rows = 20000;
+  int lazy_commit_rows = 100000;
 };
 
 struct sandbox_config {
