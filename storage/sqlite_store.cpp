@@ -1435,6 +1435,19 @@ std::vector<intent_row> sqlite_store::intents(mailbox_id m, day_number from_day,
   return out;
 }
 
+// A send intent from a row whose first columns are mailbox, day, slot, to_mailbox,
+// message_id, planned_at, recorded_at (sql_intents_of, sql_pending_intents).
+send_intent intent_columns(statement_use& q) {
+  send_intent in;
+  in.key = {static_cast<mailbox_id>(q.col_i64(0)), static_cast<day_number>(q.col_i64(1)),
+            static_cast<std::uint32_t>(q.col_i64(2))};
+  in.to = static_cast<mailbox_id>(q.col_i64(3));
+  in.message_id = q.col_text(4);
+  in.planned_at = q.col_i64(5);
+  in.recorded_at = q.col_i64(6);
+  return in;
+}
+
 void sqlite_store::read_intents_of_day(mailbox_id m, std::int64_t day,
                                        std::vector<intent_row>& out) {
   auto q = use(sql_intents_of, "read send intents");
@@ -1442,12 +1455,7 @@ void sqlite_store::read_intents_of_day(mailbox_id m, std::int64_t day,
   while (q.step()) {
     intent_row row;
     auto& in = row.intent;
-    in.key = {static_cast<mailbox_id>(q.col_i64(0)), static_cast<day_number>(q.col_i64(1)),
-              static_cast<std::uint32_t>(q.col_i64(2))};
-    in.to = static_cast<mailbox_id>(q.col_i64(3));
-    in.message_id = q.col_text(4);
-    in.planned_at = q.col_i64(5);
-    in.recorded_at = q.col_i64(6);
+    in = intent_columns(q);
     auto status_name = q.col_text(7);
     auto status = parse_intent_status(status_name);
     if (!status)
@@ -1463,14 +1471,7 @@ std::vector<send_intent> sqlite_store::pending_intents() {
   auto q = use(sql_pending_intents, "read pending send intents");
   std::vector<send_intent> out;
   while (q.step()) {
-    send_intent in;
-    in.key = {static_cast<mailbox_id>(q.col_i64(0)), static_cast<day_number>(q.col_i64(1)),
-              static_cast<std::uint32_t>(q.col_i64(2))};
-    in.to = static_cast<mailbox_id>(q.col_i64(3));
-    in.message_id = q.col_text(4);
-    in.planned_at = q.col_i64(5);
-    in.recorded_at = q.col_i64(6);
-    out.push_back(std::move(in));
+    out.push_back(intent_columns(q));
   }
   return out;
 }
