@@ -52,6 +52,9 @@ std::size_t planned_count(const state_t& st) {
 // Thread-local: an activation runs on one thread, one actor at a time.
 struct activation_outbox {
   storage::write_batch writes;
+  // Send intents the activation waits on, in the order of state.awaiting: they ride with
+  // the writes (one message, not a request each), and the shard answers them together.
+  std::vector<storage::send_intent> intents;
   bool due_changed = false;   // state.scheduled changed: the shard must hear it
   std::uint32_t wakes = 0;    // wake messages handled
   // Set when the actor quit during this activation (its state is gone by the epilogue):
@@ -311,6 +314,14 @@ void request_peers(self_ptr self) {
 void transmit(self_ptr self, slot_key key, mail_message msg, mailbox_id to, mailbox_id cc,
               bool is_reply);
 
+// Reports a send intent with this activation's writes; the message goes once the shard
+// answers that the intent is durable (on_intent_answers).
+void await_intent(self_ptr self, storage::send_intent intent, state_t::awaited_send send) {
+  self->state.ctx->tracker->begin();   // ended when its answer is handled
+  outbox.intents.push_back(std::move(intent));
+  self->state.awaiting.push_back(std::move(send));
+}
+
 void start_send(self_ptr self, std::uint32_t index, time_ms now) {
   auto& st = self->state;
   auto& s = st.slots[index];
@@ -326,29 +337,9 @@ void start_send(self_ptr self, std::uint32_t index, time_ms now) {
                             *st.settings, *to, now);
   if (const auto* cc = st.ctx->mailbox(s.cc))
     msg.cc.push_back(cc->email);
+  // The intent first: the message moves into the awaited send.
   storage::send_intent intent{key, s.to, msg.message_id, s.at, now};
-  auto to_id = s.to;
-  auto cc_id = s.cc;
-  st.ctx->tracker->begin();
-  self->request(st.shard, caf::infinite, atom::intent::value, std::move(intent))
-    .then(
-      [=](bool fresh) mutable {
-        auto& s2 = self->state;
-        if (fresh) {
-          transmit(self, key, std::move(msg), to_id, cc_id, false);
-        } else {
-          if (key.day == s2.day && key.slot < s2.slots.size())
-            s2.slots[key.slot].status = state_t::slot_status::skipped;
-          s2.ctx->counters.duplicates_refused++;
-        }
-        s2.ctx->tracker->end();
-      },
-      [=](caf::error&) {
-        auto& s2 = self->state;
-        if (key.day == s2.day && key.slot < s2.slots.size())
-          s2.slots[key.slot].status = state_t::slot_status::failed;
-        s2.ctx->tracker->end();
-      });
+  await_intent(self, std::move(intent), {key, std::move(msg), s.to, s.cc, false});
 }
 
 void notify_recipient(self_ptr self, const mail_message& msg, mailbox_id to, day_number day) {
@@ -628,30 +619,71 @@ void reply_due(self_ptr self, time_ms now) {
     slot_key key{st.settings->id, st.day,
                  reply_slot_base + static_cast<std::uint32_t>(h % 4'000'000'000ULL)};
     storage::send_intent intent{key, in.mail.from, reply.message_id, now, now};
-    auto to = in.mail.from;
-    auto parent_id = in.mail.message_id;
-    st.ctx->tracker->begin();
-    self->request(st.shard, caf::infinite, atom::intent::value, std::move(intent))
-      .then(
-        [=](bool fresh) mutable {
-          auto& s2 = self->state;
-          if (fresh)
-            transmit(self, key, std::move(reply), to, no_mailbox, true);
-          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(),
-                                 [&](auto& e) { return e.mail.message_id == parent_id; });
-          if (it != s2.inbound.end())
-            s2.inbound.erase(it);
-          s2.ctx->tracker->end();
-        },
-        [=](caf::error&) {
-          auto& s2 = self->state;
-          auto it = std::find_if(s2.inbound.begin(), s2.inbound.end(),
-                                 [&](auto& e) { return e.mail.message_id == parent_id; });
-          if (it != s2.inbound.end())
-            s2.inbound.erase(it);
-          s2.ctx->tracker->end();
-        });
+    await_intent(self, std::move(intent), {key, std::move(reply), in.mail.from, no_mailbox, true});
   }
+  // The parents of the replies underway leave the inbound list: a reply is sent once.
+  st.inbound.erase(std::remove_if(st.inbound.begin(), st.inbound.end(),
+                                  [](const auto& e) {
+                                    return e.stage == state_t::inbound_stage::replying;
+                                  }),
+                   st.inbound.end());
+}
+
+// The shard's answers for the oldest awaited intents: send the durable ones.
+void on_intent_answers(self_ptr self, const std::vector<intent_answer>& answers) {
+  auto& st = self->state;
+  auto n = std::min(answers.size(), st.awaiting.size());
+  auto answered = st.awaiting.begin() + static_cast<std::ptrdiff_t>(n);
+  std::vector<state_t::awaited_send> done(std::make_move_iterator(st.awaiting.begin()),
+                                          std::make_move_iterator(answered));
+  st.awaiting.erase(st.awaiting.begin(), answered);
+  for (std::size_t k = 0; k < n; ++k) {
+    auto& a = done[k];
+    auto mark = [&](state_t::slot_status v) {
+      if (!a.is_reply && a.key.day == st.day && a.key.slot < st.slots.size())
+        st.slots[a.key.slot].status = v;
+    };
+    switch (answers[k]) {
+      case intent_answer::durable:
+        transmit(self, a.key, std::move(a.msg), a.to, a.cc, a.is_reply);
+        break;
+      case intent_answer::existed:
+        mark(state_t::slot_status::skipped);
+        st.ctx->counters.duplicates_refused++;
+        break;
+      case intent_answer::not_written:
+        mark(state_t::slot_status::failed);
+        break;
+    }
+    st.ctx->tracker->end();
+  }
+}
+
+// What the shard held for this mailbox since its last wake: placements of its own
+// messages first (the day's health, should this wake end the day, counts them), then the
+// warmup mail that arrived for it.
+void take_held(self_ptr self, wake_bundle& held) {
+  auto& s = self->state;
+  for (const auto& rep : held.placed) {
+    auto& h = history_for(s, rep.send_day);
+    switch (static_cast<storage::placement>(rep.where)) {
+      case storage::placement::inbox:
+        h.inbox = bump(h.inbox);
+        break;
+      case storage::placement::spam:
+        h.spam = bump(h.spam);
+        break;
+      default:
+        h.missing = bump(h.missing);
+        break;
+    }
+  }
+  // A mailbox that cannot send does not engage either (as at arrival before).
+  if (!sends_allowed(s))
+    return;
+  for (auto& m : held.mail)
+    s.inbound.push_back(
+      {std::move(m.mail), m.plan, m.process_at, 0, state_t::inbound_stage::waiting});
 }
 
 void on_wake(self_ptr self, time_ms now) {
@@ -685,44 +717,15 @@ self_ptr running() {
 // Built once: its handlers capture nothing, they act on the running actor.
 mailbox_actor::behavior_type make_shared_behavior() {
   return {
-    [](atom::wake, time_ms now) {
+    [](atom::wake, time_ms now, wake_bundle& held) {
       auto self = running();
       ++outbox.wakes;
+      take_held(self, held);
       on_wake(self, now);
       self->state.ctx->tracker->end();
     },
-    [](atom::expect, incoming_mail& mail) {
-      auto self = running();
-      auto& s = self->state;
-      if (sends_allowed(s)) {
-        auto seed2 = seed_of(s.settings->id, stable_hash(mail.message_id));
-        auto plan = decide_engagement(s.settings->engagement, seed2, mail.turn);
-        auto first_look = plan.open_delay;
-        if (plan.rescue)
-          first_look = std::min(first_look, plan.rescue_delay);
-        auto at = mail.sent_at + std::max<time_ms>(first_look, ms_per_minute);
-        s.inbound.push_back({std::move(mail), plan, at, 0, state_t::inbound_stage::waiting});
-        reschedule(self);
-      }
-      s.ctx->tracker->end();
-    },
-    [](atom::placed, const placement_report& rep) {
-      auto self = running();
-      auto& s = self->state;
-      // History only: the shard already counted the placement in the day's stats.
-      auto& h = history_for(s, rep.send_day);
-      switch (static_cast<storage::placement>(rep.where)) {
-        case storage::placement::inbox:
-          h.inbox = bump(h.inbox);
-          break;
-        case storage::placement::spam:
-          h.spam = bump(h.spam);
-          break;
-        default:
-          h.missing = bump(h.missing);
-          break;
-      }
-      s.ctx->tracker->end();
+    [](atom::intent, const std::vector<intent_answer>& answers) {
+      on_intent_answers(running(), answers);
     },
     [](atom::pause) {
       auto self = running();
@@ -791,6 +794,16 @@ mailbox_actor::behavior_type make_shared_behavior() {
 
 }  // namespace
 
+held_mail receive_plan(const mailbox_settings& r, incoming_mail mail) {
+  auto plan = decide_engagement(r.engagement, seed_of(r.id, stable_hash(mail.message_id)),
+                                mail.turn);
+  auto first_look = plan.open_delay;
+  if (plan.rescue)
+    first_look = std::min(first_look, plan.rescue_delay);
+  auto at = mail.sent_at + std::max<time_ms>(first_look, ms_per_minute);
+  return held_mail{std::move(mail), plan, at};
+}
+
 mailbox_actor_impl::mailbox_actor_impl(caf::actor_config& cfg, const engine_context* ctx,
                                        shard_actor shard, std::uint32_t local,
                                        mailbox_seed seed)
@@ -846,15 +859,17 @@ caf::resumable::resume_result mailbox_actor_impl::resume(caf::execution_unit* un
   auto result = mailbox_actor::base::resume(unit, max_throughput);
   auto& o = outbox;
   if (state.ctx != nullptr) {
-    if (!o.writes.empty() || o.due_changed || o.wakes > 0) {
+    if (!o.writes.empty() || !o.intents.empty() || o.due_changed || o.wakes > 0) {
       state.ctx->tracker->begin();
-      send(state.shard, atom::write::value, std::move(o.writes), state.local,
-           o.due_changed ? state.scheduled : due_unchanged, o.wakes);
+      send(state.shard, atom::write::value, std::move(o.writes), std::move(o.intents),
+           state.local, o.due_changed ? state.scheduled : due_unchanged, o.wakes);
     }
   } else if (ctx != nullptr && o.quit_shard && (!o.writes.empty() || o.wakes > 0)) {
+    // Its intents stay unwritten: nobody is left to send them once durable (on_exit ended
+    // their tracked work).
     ctx->tracker->begin();
-    caf::anon_send(o.quit_shard, atom::write::value, std::move(o.writes), o.quit_local,
-                   time_ms{-1}, o.wakes);
+    caf::anon_send(o.quit_shard, atom::write::value, std::move(o.writes),
+                   std::vector<storage::send_intent>{}, o.quit_local, time_ms{-1}, o.wakes);
   }
   return result;
 }
@@ -864,6 +879,10 @@ void mailbox_actor_impl::on_exit() {
     outbox.quit_shard = state.shard;
     outbox.quit_local = state.local;
   }
+  // Sends whose intent answer can no longer reach this actor end as work here.
+  if (state.ctx != nullptr)
+    for (std::size_t k = 0; k < state.awaiting.size(); ++k)
+      state.ctx->tracker->end();
   state = mailbox_actor_state{};
 }
 

@@ -47,6 +47,15 @@ struct mailbox_actor_state {
     inbound_stage stage = inbound_stage::waiting;
     std::uint8_t failed_visits = 0;   // IMAP visits that failed (retried a few times)
   };
+  // A composed message whose send intent went to the shard; sent once the shard answers
+  // that the intent is durable and new.
+  struct awaited_send {
+    slot_key key;
+    mail_message msg;
+    mailbox_id to = no_mailbox;
+    mailbox_id cc = no_mailbox;
+    bool is_reply = false;
+  };
   // A compact per-day record of this mailbox as a sender (health input).
   struct history_day {
     day_number day = 0;
@@ -70,6 +79,7 @@ struct mailbox_actor_state {
   time_ms scheduled = -1;                // the due time last reported to the shard
   std::vector<slot_entry> slots;
   std::vector<inbound_entry> inbound;
+  std::vector<awaited_send> awaiting;    // intents reported, answers not back (oldest first)
   std::unique_ptr<restart_seed> restart;
   std::array<history_day, 8> history{};
   ramp_state ramp;
@@ -79,6 +89,11 @@ struct mailbox_actor_state {
   mailbox_state state = mailbox_state::active;
   bool peers_requested = false;
 };
+
+// What recipient `r` will do with warmup message `mail` and when it first looks at it.
+// Its shard decides this on arrival (the recipient's own settings and seed), so that the
+// mail can wait at the shard for the wake that first look needs.
+held_mail receive_plan(const mailbox_settings& r, incoming_mail mail);
 
 // The mailbox actor. Its handlers find their actor through the one running on the
 // calling thread (set around each activation), so a single behaviour, built once, serves

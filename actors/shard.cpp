@@ -50,12 +50,30 @@ void publish_next_due(self_ptr self) {
 void finish_stop_if_done(self_ptr self);
 void finish_drain(self_ptr self);
 
+std::size_t waiting_intents(const shard_state& s) {
+  std::size_t n = 0;
+  for (const auto& w : s.waiting)
+    n += w.count;
+  return n;
+}
+
 void flush(self_ptr self, bool force);
 
+// Answers `count` intents of `mailbox` with `a`.
+void answer_all(self_ptr self, const mailbox_actor& mailbox, std::size_t count,
+                intent_answer a) {
+  if (count > 0 && mailbox)
+    self->send(mailbox, atom::intent::value, std::vector<intent_answer>(count, a));
+}
+
+void fail_waiting(self_ptr self, std::vector<shard_state::awaited_intents>& waiting) {
+  for (auto& w : waiting)
+    answer_all(self, w.mailbox, w.count, intent_answer::not_written);
+  waiting.clear();
+}
+
 void fail_waiting(self_ptr self) {
-  for (auto& [idx, rp] : self->state.waiting)
-    rp.deliver(false);
-  self->state.waiting.clear();
+  fail_waiting(self, self->state.waiting);
 }
 
 void lose_lease(self_ptr self, const char* why) {
@@ -71,6 +89,7 @@ void lose_lease(self_ptr self, const char* why) {
   st.stopped = true;
   st.stopping = true;
   fail_waiting(self);
+  st.held.clear();
   st.pending = {};
   st.stats_rows.clear();
   st.pending_rows = 0;
@@ -98,9 +117,9 @@ void flush(self_ptr self, bool force) {
   st.pending_rows = 0;
   batch.shard = st.id;
   batch.epoch = st.epoch;
+  st.intents_committing = waiting_intents(st);
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  st.intents_committing = waiting.size();
   std::vector<slot_key> keys;
   keys.reserve(batch.intents.size());
   for (const auto& in : batch.intents)
@@ -113,15 +132,19 @@ void flush(self_ptr self, bool force) {
         s.flushing = false;
         s.intents_committing = 0;
         if (r.stale_epoch) {
-          for (auto& [idx, rp] : waiting)
-            rp.deliver(false);
+          fail_waiting(self, waiting);
           lose_lease(self, "stale lease epoch: another owner holds the shard");
         } else {
-          for (auto& [idx, rp] : waiting) {
-            const bool fresh = idx < r.intent_inserted.size() && r.intent_inserted[idx];
-            if (fresh && idx < keys.size())
-              s.in_flight.insert(keys[idx]);
-            rp.deliver(fresh);
+          for (auto& w : waiting) {
+            std::vector<intent_answer> answers;
+            answers.reserve(w.count);
+            for (auto idx = w.first; idx < w.first + w.count; ++idx) {
+              const bool fresh = idx < r.intent_inserted.size() && r.intent_inserted[idx];
+              if (fresh && idx < keys.size())
+                s.in_flight.insert(keys[idx]);
+              answers.push_back(fresh ? intent_answer::durable : intent_answer::existed);
+            }
+            self->send(w.mailbox, atom::intent::value, std::move(answers));
           }
         }
         flush(self, s.stopping);
@@ -136,8 +159,7 @@ void flush(self_ptr self, bool force) {
         s.intents_committing = 0;
         spdlog::error("event=store_write_failed shard={} epoch={} error=\"{}\"", s.id, s.epoch,
                       to_string(err));
-        for (auto& [idx, rp] : waiting)
-          rp.deliver(false);
+        fail_waiting(self, waiting);
         flush(self, s.stopping);
         if (s.draining && s.drained())
           finish_drain(self);
@@ -157,7 +179,7 @@ void finish_drain(self_ptr self) {
     spdlog::warn("event=shard_stop_in_flight shard={} sends={} intents_at_store={} "
                  "note=\"their intents stay pending and are marked skipped at the next start, "
                  "never resent\"",
-                 s.id, s.in_flight.size(), s.intents_committing + s.waiting.size());
+                 s.id, s.in_flight.size(), s.intents_committing + waiting_intents(s));
   for (auto& c : s.children)
     if (c.handle)
       self->send_exit(c.handle, caf::exit_reason::user_shutdown);
@@ -218,6 +240,16 @@ void set_due(self_ptr self, std::uint32_t i, time_ms t) {
   st.due[i] = t;
   if (t >= 0)
     st.heap.emplace(t, i);
+}
+
+// Child `i` must be woken at `t` at the latest (mail held for it): its due time moves
+// earlier, never later.
+void due_by(self_ptr self, std::uint32_t i, time_ms t) {
+  auto& st = self->state;
+  if (t < 0 || (st.due[i] >= 0 && st.due[i] <= t))
+    return;
+  set_due(self, i, t);
+  publish_next_due(self);
 }
 
 // Mailbox actor `source` is gone (its link's exit message): forget its handle and, when
@@ -316,8 +348,13 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
             s.woken[i] = true;
             ++s.awaiting_reports;
           }
+          wake_bundle bundle;
+          if (auto h = s.held.find(i); h != s.held.end()) {
+            bundle = std::move(h->second);
+            s.held.erase(h);
+          }
           s.ctx->tracker->begin();
-          self->send(s.children[i].handle, atom::wake::value, now);
+          self->send(s.children[i].handle, atom::wake::value, now, std::move(bundle));
         }
         publish_next_due(self);
         flush(self, true);
@@ -327,10 +364,15 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
     [=](atom::expect, incoming_mail& mail) {
       auto& s = self->state;
       auto i = s.find(mail.to);
-      if (i >= 0 && s.children[i].handle && !s.stopped)
-        self->send(s.children[i].handle, atom::expect::value, std::move(mail));
-      else
-        s.ctx->tracker->end();  // recipient gone: the work ends here
+      // Held also while the recipient's actor restarts: the new actor gets it.
+      if (i >= 0 && !s.stopped) {
+        auto idx = static_cast<std::uint32_t>(i);
+        auto h = receive_plan(*s.children[idx].settings, std::move(mail));
+        auto at = h.process_at;
+        s.held[idx].mail.push_back(std::move(h));
+        due_by(self, idx, at);
+      }
+      s.ctx->tracker->end();  // the wake that delivers it is work of its own
       flush(self, false);
     },
     [=](atom::placed, const placement_report& rep) {
@@ -353,10 +395,11 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
         }
         add_stats(self, {rep.sender, d});
       }
-      if (i >= 0 && s.children[i].handle && !s.stopped)
-        self->send(s.children[i].handle, atom::placed::value, rep);
-      else
-        s.ctx->tracker->end();
+      // The sender's history needs it by the end of its day, and the sender is woken at
+      // that end anyway: no wake of its own.
+      if (i >= 0 && !s.stopped)
+        s.held[static_cast<std::uint32_t>(i)].placed.push_back(rep);
+      s.ctx->tracker->end();
       flush(self, false);
     },
     [=](atom::pause, mailbox_id m) {
@@ -371,14 +414,32 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       if (i >= 0 && s.children[i].handle)
         self->send(s.children[i].handle, atom::resume::value);
     },
-    [=](atom::write, storage::write_batch& b, std::uint32_t local, time_ms due,
-        std::uint32_t wakes) {
+    [=](atom::write, storage::write_batch& b, std::vector<storage::send_intent>& intents,
+        std::uint32_t local, time_ms due, std::uint32_t wakes) {
       auto& s = self->state;
+      if (!intents.empty()) {
+        auto mailbox = caf::actor_cast<mailbox_actor>(self->current_sender());
+        if (s.stopped || s.stopping || !mailbox) {
+          // No new send starts once the shard stops.
+          answer_all(self, mailbox, intents.size(), intent_answer::not_written);
+        } else {
+          // Intents keep their order: the answers refer to their places.
+          s.waiting.push_back({std::move(mailbox), s.pending.intents.size(), intents.size()});
+          s.pending_rows += intents.size();
+          append(s.pending.intents, intents);
+        }
+      }
       if (wakes > 0)
         report_back(self, local);
-      if (due != due_unchanged && local < s.due.size() && s.due[local] != due) {
-        set_due(self, local, due);
-        publish_next_due(self);
+      if (due != due_unchanged && local < s.due.size()) {
+        // Mail held for it may need the mailbox earlier than it knows.
+        auto held = s.held_due(local);
+        if (held >= 0 && (due < 0 || held < due))
+          due = held;
+        if (s.due[local] != due) {
+          set_due(self, local, due);
+          publish_next_due(self);
+        }
       }
       if (!s.stopped) {
         for (auto& r : b.ramps) {
@@ -392,7 +453,7 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
         for (const auto& o : b.outcomes)
           s.in_flight.erase(o.key);
         append(s.pending.outcomes, b.outcomes);
-        // Intents keep their order: a waiting promise refers to its index.
+        // Intents recorded with a skipped outcome (nobody waits on them).
         append(s.pending.intents, b.intents);
         append(s.pending.registry, b.registry);
         append(s.pending.placements, b.placements);
@@ -406,17 +467,6 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
           finish_drain(self);
       }
       s.ctx->tracker->end();
-    },
-    [=](atom::intent, storage::send_intent& in) -> caf::result<bool> {
-      auto& s = self->state;
-      if (s.stopped || s.stopping)
-        return false;
-      auto rp = self->make_response_promise<bool>();
-      s.waiting.emplace_back(s.pending.intents.size(), rp);
-      s.pending.intents.push_back(std::move(in));
-      ++s.pending_rows;
-      flush(self, false);
-      return rp;
     },
     [=](atom::restart, std::uint32_t i) {
       auto& s = self->state;
@@ -479,7 +529,23 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
         return caf::make_error(caf::sec::invalid_argument, "mailbox not on this shard");
       if (!s.children[i].handle)
         return caf::make_error(caf::sec::request_receiver_down, "mailbox actor restarting");
-      return self->delegate(s.children[i].handle, atom::detail::value);
+      // The mail held here for the mailbox is part of what it has received and waits to
+      // engage with, and may wake it before the time it knows of.
+      auto idx = static_cast<std::uint32_t>(i);
+      auto rp = self->make_response_promise<mailbox_detail>();
+      self->request(s.children[idx].handle, std::chrono::seconds(5), atom::detail::value)
+        .then(
+          [=](mailbox_detail& d) mutable {
+            auto& s2 = self->state;
+            if (auto h = s2.held.find(idx); h != s2.held.end())
+              d.inbound_waiting += static_cast<std::uint32_t>(h->second.mail.size());
+            auto held = s2.held_due(idx);
+            if (held >= 0 && (d.view.next_due < 0 || held < d.view.next_due))
+              d.view.next_due = held;
+            rp.deliver(std::move(d));
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [=](atom::stop) -> caf::result<bool> {
       auto& s = self->state;

@@ -48,12 +48,35 @@ struct shard_state {
   std::vector<bool> woken;
   std::uint32_t awaiting_reports = 0;
   std::priority_queue<due_entry, std::vector<due_entry>, std::greater<>> heap;
+  // Per child index: what waits for its next wake (mail that arrived for it, placements of
+  // its messages). Only children with something waiting have an entry: an idle mailbox
+  // costs nothing here (memory target).
+  std::unordered_map<std::uint32_t, wake_bundle> held;
+  // The earliest first look among the mail held for child `i` (-1: none).
+  time_ms held_due(std::uint32_t i) const {
+    auto it = held.find(i);
+    if (it == held.end())
+      return -1;
+    time_ms t = -1;
+    for (const auto& m : it->second.mail)
+      if (t < 0 || m.process_at < t)
+        t = m.process_at;
+    return t;
+  }
   storage::write_batch pending;
   // Where a (mailbox, day) counter row sits in pending.stats: deltas for the same row are
   // added up before they reach the store (fewer row writes per batch).
   std::unordered_map<std::uint64_t, std::size_t> stats_rows;
   std::size_t pending_rows = 0;
-  std::vector<std::pair<std::size_t, caf::typed_response_promise<bool>>> waiting;
+  // Send intents in `pending` that a mailbox waits on: the mailbox (its handle when it
+  // reported: a restarted actor must not get its predecessor's answers), and where its
+  // intents sit in pending.intents. Answered with one message per report.
+  struct awaited_intents {
+    mailbox_actor mailbox;
+    std::size_t first = 0;
+    std::size_t count = 0;
+  };
+  std::vector<awaited_intents> waiting;
   bool flushing = false;
   bool stopping = false;
   // Sends whose intent is durable and whose outcome has not come back yet: a clean stop

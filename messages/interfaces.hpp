@@ -14,12 +14,12 @@ namespace warmup {
 
 // One mailbox under warmup: owns its ramp state and today's plan.
 using mailbox_actor = caf::typed_actor<
-  // Do all work due at `now`: day rollover and planning, sends, receipts, replies.
-  caf::reacts_to<atom::wake, time_ms>,
-  // A warmup message is on its way to this mailbox: decide and schedule engagement.
-  caf::reacts_to<atom::expect, incoming_mail>,
-  // A recipient found one of this mailbox's messages here (inbox / spam / missing).
-  caf::reacts_to<atom::placed, placement_report>,
+  // Do all work due at `now`: day rollover and planning, sends, receipts, replies; first
+  // take what the shard held for this mailbox (warmup mail that arrived for it, with the
+  // engagement decided; where recipients found its own messages).
+  caf::reacts_to<atom::wake, time_ms, wake_bundle>,
+  // The shard's answers for the oldest send intents this mailbox reported, in order.
+  caf::reacts_to<atom::intent, std::vector<intent_answer>>,
   // The user paused / resumed this mailbox.
   caf::reacts_to<atom::pause>,
   caf::reacts_to<atom::resume>,
@@ -36,20 +36,21 @@ constexpr time_ms due_unchanged = -2;
 using shard_actor = caf::typed_actor<
   // Wake every mailbox due at or before `now`.
   caf::reacts_to<atom::tick, time_ms>,
-  // Deliver "expect message" to a mailbox of this shard.
+  // Warmup message on its way to a mailbox of this shard: held, with the engagement its
+  // recipient will apply, until the wake of its first look.
   caf::reacts_to<atom::expect, incoming_mail>,
-  // Deliver a placement report to a (sending) mailbox of this shard.
+  // Where a recipient found a message of a (sending) mailbox of this shard: counted in
+  // its day stats, held for its next wake (its health history).
   caf::reacts_to<atom::placed, placement_report>,
   // Pause / resume a mailbox of this shard (by id).
   caf::reacts_to<atom::pause, mailbox_id>,
   caf::reacts_to<atom::resume, mailbox_id>,
   // The end of one activation of mailbox `local` (index in this shard): its writes, merged
-  // into the shard's next epoch-fenced batch; its next due time (-1: nothing due;
-  // due_unchanged: as before); how many wakes it handled (their intents are all in now).
-  caf::reacts_to<atom::write, storage::write_batch, std::uint32_t, time_ms, std::uint32_t>,
-  // A send intent: true once durable and new; false if the key existed (never send
-  // then) or the shard lost its lease.
-  caf::replies_to<atom::intent, storage::send_intent>::with<bool>,
+  // into the shard's next epoch-fenced batch; the send intents it waits on (answered with
+  // one atom::intent message once their batch is durable); its next due time (-1: nothing
+  // due; due_unchanged: as before); how many wakes it handled (their intents are all in).
+  caf::reacts_to<atom::write, storage::write_batch, std::vector<storage::send_intent>,
+                 std::uint32_t, time_ms, std::uint32_t>,
   // Restart crashed mailbox actor `local` (sent by the shard to itself after a backoff).
   caf::reacts_to<atom::restart, std::uint32_t>,
   // Introspection: the shard's state.

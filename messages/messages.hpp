@@ -56,6 +56,32 @@ typename Inspector::result_type inspect(Inspector& f, placement_report& x) {
            x.rescued);
 }
 
+// A warmup message its recipient's shard holds until it wakes the recipient: the
+// engagement the recipient will apply (decided on arrival, from the recipient's settings)
+// and when it first looks at the message.
+struct held_mail {
+  incoming_mail mail;
+  engagement_plan plan;
+  time_ms process_at = 0;
+};
+
+// What a shard hands a mailbox actor with a wake: the warmup mail that arrived for it and
+// the placements of its own messages reported since its last wake. Held at the shard, they
+// ride on the wake the mailbox gets anyway (its first look at the mail, or its end of day
+// for the placements) instead of costing a message each, plus the mailbox's report.
+struct wake_bundle {
+  std::vector<held_mail> mail;
+  std::vector<placement_report> placed;
+  bool empty() const { return mail.empty() && placed.empty(); }
+};
+
+// The shard's answer for one send intent a mailbox reported.
+enum class intent_answer : std::uint8_t {
+  durable,       // new and durable: send it now
+  existed,       // the key existed (sent or skipped before a restart): never send it
+  not_written,   // the store failed, the shard lost its lease or is stopping: not sent
+};
+
 // What a transport answers for one send.
 enum class send_status : std::uint8_t {
   sent,
@@ -234,6 +260,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::storage::send_intent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::outgoing_mail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::send_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::wake_bundle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::intent_answer>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::storage::send_intent>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::receive_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::peer_pick>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::mailbox_state_row>)

@@ -205,6 +205,16 @@ protected:
     for (auto& p : net_->totals().providers)
       accepted += p.accepted;
     EXPECT_EQ(accepted, t.sent);
+    // Each sent intent names the Message-ID that went out (and was registered).
+    for (auto& r : store_->list_mailboxes({}))
+      for (auto& row : store_->intents(r.settings.id, monday, monday))
+        if (row.outcome && row.outcome->status == storage::intent_status::sent) {
+          EXPECT_FALSE(row.intent.message_id.empty()) << to_string(row.intent.key);
+          auto reg = store_->find_message(row.intent.message_id);
+          ASSERT_TRUE(reg) << to_string(row.intent.key);
+          EXPECT_EQ(reg->from, r.settings.id);
+          EXPECT_EQ(reg->to, row.intent.to);
+        }
     // Recipients processed their mail and reported placements to the senders.
     run_between(at(monday + 1, 0), at(monday + 1, 20), 10 * ms_per_minute);
     EXPECT_GT(ctx_->counters.receipts.load(), 20u);
@@ -573,4 +583,58 @@ TEST_F(ShardProtocol, AMailboxThatJoinsARunningShardPlansSendsAndIsMailed) {
     for (auto& i : store_->intents(other.settings.id, monday + 1, monday + 1))
       mailed += i.intent.to == row->id && i.intent.key.slot < reply_slot_base;
   EXPECT_GT(mailed, 0u) << "the directory offers it to the other senders";
+}
+
+// Warmup mail waits at the recipient's shard for the wake of the recipient's first look
+// (it is not the recipient actor's work before then): the shard shows it as received and
+// waiting, wakes the recipient by the first look, and nothing is lost on the way.
+TEST_F(ShardProtocol, MailWaitsAtTheShardUntilTheWakeOfItsFirstLook) {
+  start(at(monday, 6));
+  auto waiting_everywhere = [&](time_ms now, time_ms& earliest_due) {
+    std::size_t waiting = 0;
+    earliest_due = -1;
+    for (mailbox_id m = 1; m <= 9; ++m) {
+      self->send(ctx_->shards[shard_of(ctx_->mailboxes[m].email, 2)], atom::detail::value, m);
+      consume_messages();
+      self->receive(
+        [&](const mailbox_detail& d) {
+          waiting += d.inbound_waiting;
+          if (d.inbound_waiting > 0) {
+            EXPECT_GE(d.view.next_due, 0) << "mailbox " << m << " holds mail but no wake";
+            EXPECT_GT(d.view.next_due, now - 5 * ms_per_minute) << "mailbox " << m;
+            if (earliest_due < 0 || d.view.next_due < earliest_due)
+              earliest_due = d.view.next_due;
+          }
+        },
+        [&](caf::error& err) { ADD_FAILURE() << "mailbox " << m << ": " << to_string(err); });
+    }
+    return waiting;
+  };
+  // Step until some mail was sent and waits for its first look.
+  std::size_t waiting = 0;
+  time_ms earliest = -1, t = at(monday, 6);
+  for (; t <= at(monday, 23) && waiting == 0; t += 5 * ms_per_minute) {
+    tick(t);
+    waiting = waiting_everywhere(t, earliest);
+  }
+  ASSERT_GT(waiting, 0u) << "some warmup mail was sent and waits for its first look";
+  auto* shard0 = static_cast<shard_actor::stateful_pointer<shard_state>>(
+    caf::actor_cast<caf::abstract_actor*>(ctx_->shards[0]));
+  auto* shard1 = static_cast<shard_actor::stateful_pointer<shard_state>>(
+    caf::actor_cast<caf::abstract_actor*>(ctx_->shards[1]));
+  EXPECT_FALSE(shard0->state.held.empty() && shard1->state.held.empty())
+    << "the mail is held at the shards, not yet at the recipient actors";
+  // At the earliest wake it asked for, the mail of that first look is taken and handled.
+  auto receipts = ctx_->counters.receipts.load();
+  tick(earliest);
+  EXPECT_GT(ctx_->counters.receipts.load(), receipts) << "the first look happened at its wake";
+  // Later, every message sent has been looked at: none stayed held.
+  run_between(earliest + 5 * ms_per_minute, at(monday + 1, 12), 10 * ms_per_minute);
+  time_ms unused = -1;
+  std::uint64_t accepted = 0;
+  for (auto& p : net_->totals().providers)
+    accepted += p.accepted;
+  auto after = waiting_everywhere(at(monday + 1, 12), unused);
+  EXPECT_EQ(ctx_->counters.receipts.load() + after, accepted)
+    << "every delivered message was looked at or still waits for its first look";
 }
