@@ -1,8 +1,8 @@
 // sqlite_bench.cpp: the SQLite store's write path under the write stream of the simulated
 // engine (small intent commits every 5-minute step, a lazy commit of outcomes, registry,
 // placements, stats, ramps and plans every few steps), day by day as the tables grow, then
-// the reads that follow (find_message, count_messages, status, days_between). Prints
-// figures only.
+// the reads that follow (find_message, count_messages, status, days_between, one mailbox's
+// intents of a day on the writer's connection and on a reader's). Prints figures only.
 //
 //   sqlite_bench [mailboxes=10000] [days=16] [steps_per_lazy_commit=12] [intent_commits_per_step=25]
 //
@@ -377,6 +377,39 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(summary.sends_today),
                 static_cast<unsigned long long>(summary.inbox_today), status_s,
                 rows.intent_keys.size(), rows.plans.size(), days_s, pending, pending_s);
+    // One mailbox's intents of a day (a crashed mailbox actor's restart, the console's
+    // mailbox page): the last day and the first on the writer's connection, then the last day
+    // on a read-only one (the CLI, or a connection that never wrote).
+    auto per_mailbox = [&](warmup::storage::store& on, day_number day) {
+      constexpr std::size_t asked = 200;
+      std::size_t found_rows = 0;
+      auto t = clock_type::now();
+      for (std::size_t i = 0; i < asked; ++i)
+        found_rows += on.intents(ids[(i * 7919) % ids.size()], day, day).size();
+      return std::pair(seconds_since(t) * 1e6 / asked,
+                       static_cast<double>(found_rows) / asked);
+    };
+    auto [last_us, last_rows] = per_mailbox(*store, last_day);
+    auto [first_us, first_rows] = per_mailbox(*store, 20000);
+    auto reader = open_sqlite(db_path.string(), true);
+    auto [reader_us, reader_rows] = per_mailbox(*reader, last_day);
+    std::printf("read:  intents(m, day, day) writer last day %.1f us (%.0f rows), writer first "
+                "day %.1f us (%.0f rows), read-only last day %.1f us (%.0f rows)\n",
+                last_us, last_rows, first_us, first_rows, reader_us, reader_rows);
+    t0 = clock_type::now();
+    auto reader_summary = reader->status(
+      static_cast<time_ms>(last_day) * ms_per_day + 20 * ms_per_hour, 5 * ms_per_minute);
+    std::printf("read:  status on the read-only connection %.3f s (overdue %llu, writer's %llu)\n",
+                seconds_since(t0), static_cast<unsigned long long>(reader_summary.overdue),
+                static_cast<unsigned long long>(summary.overdue));
+    auto held = store->intent_keys_held();
+    std::printf("keys:  the writer holds %llu days, %llu intent keys in %.1f MiB (%.1f bytes a "
+                "key)\n",
+                static_cast<unsigned long long>(held.days),
+                static_cast<unsigned long long>(held.keys),
+                static_cast<double>(held.bytes) / (1024.0 * 1024.0),
+                held.keys > 0 ? static_cast<double>(held.bytes) / static_cast<double>(held.keys)
+                              : 0.0);
     std::printf("size:  db %.0f MiB, wal %.1f MiB\n", file_mib(db_path),
                 file_mib(fs::path(db_path.string() + "-wal")));
   } catch (const std::exception& e) {

@@ -194,12 +194,17 @@ constexpr std::string_view v4_sql = "-- no change for PostgreSQL\n";
 // registry keeps its own design and ignores placement_update::sent_at.
 constexpr std::string_view v5_sql = "-- no change for PostgreSQL\n";
 
-constexpr std::array<migration, 5> all = {{
+// Step 6 replaces SQLite's unique intent key index by a (day, id) one for its write path;
+// PostgreSQL keeps its unique key (its inserts are not the bottleneck there).
+constexpr std::string_view v6_sql = "-- no change for PostgreSQL\n";
+
+constexpr std::array<migration, 6> all = {{
   {1, "create the warmup schema", v1_sql},
   {2, "add mail accounts, sealed secrets and the node registry", v2_sql},
   {3, "outcomes as HOT updates; pending intents found by day counts", v3_sql},
   {4, "nothing (SQLite's step 4 reshapes its registry for writing)", v4_sql},
   {5, "nothing (SQLite's step 5 indexes its registry by day)", v5_sql},
+  {6, "nothing (SQLite's step 6 indexes its intents by day and id)", v6_sql},
 }};
 
 }  // namespace

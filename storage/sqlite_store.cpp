@@ -9,12 +9,12 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -80,10 +80,136 @@ std::vector<time_ms> decode_slot_times(const void* data, int size) {
   return times;
 }
 
-// The order of send_intents' key index: (day, mailbox, slot).
-bool key_order(const slot_key& a, const slot_key& b) {
-  return std::tuple(a.day, a.mailbox, a.slot) < std::tuple(b.day, b.mailbox, b.slot);
-}
+// The intent keys of one day, each with its row id: what the writer checks an intent's key
+// against (schema step 6 dropped the unique key index, whose random leaf writes were half of
+// an intent's cost) and where an outcome or intents() finds the intent's row.
+// Open addressing with linear probing over packed (mailbox << 32 | slot) keys, and beside each
+// key its row id as a 32-bit offset from the day's first one: 12 bytes a position, at most 80%
+// of the positions used and grown by half, so 15 to 22.5 bytes a key (a std::unordered_map of
+// structs costs ~50 and a pointer chase per probe). 100,000 mailboxes sending 40 a day hold
+// ~4M keys a live day, ~75 MB.
+class intent_day_keys {
+public:
+  // The row of a key whose id does not fit in the offset (a day whose rows span 4G ids): the
+  // key is known to exist, its row is looked up by SQL.
+  static constexpr std::int64_t unknown_row = -1;
+
+  // Adds the key and its row; false (nothing changed) when the key is present already.
+  bool insert(mailbox_id m, std::uint32_t slot, std::int64_t row) {
+    last_row_ = std::max(last_row_, row);
+    auto key = pack(m, slot);
+    if (key == free_position) {
+      if (all_ones_offset_)
+        return false;
+      all_ones_offset_ = offset_of(row);
+    } else {
+      if (keys_.empty())
+        grow();
+      auto i = position_of(key);
+      if (keys_[i] == key)
+        return false;
+      if ((size_ + 1) * 5 > keys_.size() * 4) {
+        grow();
+        i = position_of(key);
+      }
+      keys_[i] = key;
+      offsets_[i] = offset_of(row);
+    }
+    ++size_;
+    max_slot_ = std::max(max_slot_, slot);
+    return true;
+  }
+
+  // The key's row id (unknown_row when it did not fit); nullopt when the key is absent.
+  std::optional<std::int64_t> find(mailbox_id m, std::uint32_t slot) const {
+    auto key = pack(m, slot);
+    std::uint32_t offset = 0;
+    if (key == free_position) {
+      if (!all_ones_offset_)
+        return std::nullopt;
+      offset = *all_ones_offset_;
+    } else {
+      if (keys_.empty())
+        return std::nullopt;
+      auto i = position_of(key);
+      if (keys_[i] != key)
+        return std::nullopt;
+      offset = offsets_[i];
+    }
+    return offset == no_offset ? unknown_row : first_row_ + offset;
+  }
+
+  std::size_t size() const { return size_; }
+  std::size_t bytes() const {
+    return keys_.capacity() * sizeof(std::uint64_t) + offsets_.capacity() * sizeof(std::uint32_t);
+  }
+  // The highest slot held: intents() probes a mailbox's slots up to it.
+  std::uint32_t max_slot() const { return max_slot_; }
+  // The highest row id seen. Rows are never deleted and SQLite gives a new row an id above
+  // every existing one, so the rows another connection adds later all lie above it.
+  std::int64_t last_row() const { return last_row_; }
+
+  // The sequence number of the last write call that used the day (the writer keeps the few
+  // most recently used days).
+  std::uint64_t used = 0;
+
+  // A key as the table holds it (status() sorts due slots by it).
+  static std::uint64_t pack(mailbox_id m, std::uint32_t slot) {
+    return (std::uint64_t{m} << 32) | slot;
+  }
+
+private:
+  static constexpr std::uint64_t free_position = ~std::uint64_t{0};
+  static constexpr std::uint32_t no_offset = ~std::uint32_t{0};
+
+  // murmur3's finaliser: packed keys differ in few bits; linear probing needs them spread.
+  static std::uint64_t mix(std::uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+  }
+  // The position holding `key`, or the free one where it would go.
+  std::size_t position_of(std::uint64_t key) const {
+    __extension__ using wide = unsigned __int128;
+    // Capacities are not powers of two (growth by half): the hash is scaled to the range.
+    auto i = static_cast<std::size_t>((wide{mix(key)} * keys_.size()) >> 64);
+    while (keys_[i] != key && keys_[i] != free_position)
+      i = i + 1 == keys_.size() ? 0 : i + 1;
+    return i;
+  }
+  void grow() {
+    auto old_keys = std::move(keys_);
+    auto old_offsets = std::move(offsets_);
+    auto capacity = std::max<std::size_t>(16, old_keys.size() + old_keys.size() / 2);
+    keys_.assign(capacity, free_position);
+    offsets_.assign(capacity, 0);
+    for (std::size_t j = 0; j < old_keys.size(); ++j)
+      if (old_keys[j] != free_position) {
+        auto i = position_of(old_keys[j]);
+        keys_[i] = old_keys[j];
+        offsets_[i] = old_offsets[j];
+      }
+  }
+  std::uint32_t offset_of(std::int64_t row) {
+    if (first_row_ == unknown_row)
+      first_row_ = row;
+    if (row < first_row_ || row - first_row_ >= std::int64_t{no_offset})
+      return no_offset;
+    return static_cast<std::uint32_t>(row - first_row_);
+  }
+
+  std::vector<std::uint64_t> keys_;
+  std::vector<std::uint32_t> offsets_;
+  std::size_t size_ = 0;
+  std::int64_t first_row_ = unknown_row;  // row ids SQLite assigns are positive
+  std::int64_t last_row_ = 0;
+  std::uint32_t max_slot_ = 0;
+  // The one key equal to the free marker (mailbox and slot 0xFFFFFFFF) is held aside.
+  std::optional<std::uint32_t> all_ones_offset_;
+};
 
 // The registry's key: a 64-bit hash of the Message-ID (warmup::stable_hash, XXH64 seed 0:
 // stored on disk, never change it), as SQLite's signed integer.
@@ -182,15 +308,28 @@ constexpr std::string_view sql_lease_epoch =
 // Changes whenever another connection commits: the cached lease epochs are then reread.
 constexpr std::string_view sql_data_version = "PRAGMA data_version";
 
+// No conflict clause: since schema step 6 no index knows the key; the writer inserts only
+// a key its day's key table does not hold (see intent_day_keys).
 constexpr std::string_view sql_insert_intent =
   "INSERT INTO send_intents (mailbox, day, slot, to_mailbox, message_id, planned_at, "
-  "recorded_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending') "
-  "ON CONFLICT (day, mailbox, slot) DO NOTHING";
+  "recorded_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')";
+// An outcome, once recorded, is final: a later `skipped` for the same key (a late slot
+// re-planned after a resume) must never overwrite a `sent`. The row is found by its id,
+// held in the writer's key table.
 constexpr std::string_view sql_record_outcome =
   "UPDATE send_intents SET status = ?, outcome_at = ?, detail = ? "
-  // An outcome, once recorded, is final: a later `skipped` for the same key (a late
-  // slot re-planned after a resume) must never overwrite a `sent`.
-  "WHERE mailbox = ? AND day = ? AND slot = ? AND status = 'pending'";
+  "WHERE id = ? AND status = 'pending'";
+// The same for a key whose row id the key table could not hold: the day's part of the
+// (day, id, mailbox, slot) index is scanned. Never taken in practice (see unknown_row).
+constexpr std::string_view sql_record_outcome_by_key =
+  "UPDATE send_intents SET status = ?, outcome_at = ?, detail = ? "
+  "WHERE id = (SELECT id FROM send_intents WHERE day = ? AND mailbox = ? AND slot = ?) "
+  "AND status = 'pending'";
+// A day's keys with their rows after a given id, in id order, from the (day, id, mailbox,
+// slot) index alone: loads a day's key table (after 0) and brings it up to date after
+// another connection's commit (after the last row it holds).
+constexpr std::string_view sql_intent_keys_after =
+  "SELECT id, mailbox, slot FROM send_intents WHERE day = ? AND id > ? ORDER BY id";
 // The registry index is (day, id_hash), day = the UTC day of sent_at (schema step 5). The
 // hash is not unique (two Message-IDs may share one): a Message-ID is registered once per
 // day by comparing its text among the rows of its day and hash. Across days uniqueness
@@ -232,10 +371,22 @@ constexpr std::string_view sql_put_plan =
   "ON CONFLICT (day, mailbox) DO UPDATE SET target = excluded.target, "
   "slot_times = excluded.slot_times";
 
-// The key index is (day, mailbox, slot): one seek per day (see intents()).
+// One mailbox's intents of a day. Without a key table for the day (a reader, or a day the
+// writer does not hold) the day's part of the (day, id, mailbox, slot) index is scanned for
+// the mailbox's ids (no table row is read for the other mailboxes); with one, the rows are
+// read by id.
+#define WARMUP_INTENT_COLUMNS                                                           \
+  "mailbox, day, slot, to_mailbox, message_id, planned_at, recorded_at, status, "      \
+  "outcome_at, detail"
 constexpr std::string_view sql_intents_of =
-  "SELECT mailbox, day, slot, to_mailbox, message_id, planned_at, recorded_at, status, "
-  "outcome_at, detail FROM send_intents WHERE day = ? AND mailbox = ? ORDER BY slot";
+  "SELECT " WARMUP_INTENT_COLUMNS " FROM send_intents WHERE id IN "
+  "(SELECT id FROM send_intents WHERE day = ?1 AND mailbox = ?2) ORDER BY slot";
+constexpr std::string_view sql_intent_by_id =
+  "SELECT " WARMUP_INTENT_COLUMNS " FROM send_intents WHERE id = ?";
+#undef WARMUP_INTENT_COLUMNS
+// Every key of a range of days, from the index alone (start-up's days_between).
+constexpr std::string_view sql_intent_keys_between =
+  "SELECT mailbox, day, slot FROM send_intents WHERE day BETWEEN ? AND ?";
 constexpr std::string_view sql_first_intent_day = "SELECT min(day) FROM send_intents";
 constexpr std::string_view sql_last_intent_day = "SELECT max(day) FROM send_intents";
 constexpr std::string_view sql_pending_intents =
@@ -271,10 +422,8 @@ constexpr std::string_view sql_placed_between =
   "WHERE placed_at >= ? AND placed_at < ? GROUP BY placement";
 constexpr std::string_view sql_plans_between =
   "SELECT day, mailbox, slot_times FROM plans WHERE day BETWEEN ? AND ?";
-constexpr std::string_view sql_count_intent_slots =
-  "SELECT count(*) FROM send_intents WHERE mailbox = ? AND day = ? AND slot BETWEEN ? AND ?";
-constexpr std::string_view sql_intent_slots =
-  "SELECT slot FROM send_intents WHERE mailbox = ? AND day = ? AND slot BETWEEN ? AND ?";
+constexpr std::string_view sql_plan_records_between =
+  "SELECT day, mailbox, target, slot_times FROM plans WHERE day BETWEEN ? AND ?";
 
 // A restarted node registers a higher generation; an older one cannot overwrite it.
 constexpr std::string_view sql_register_node =
@@ -470,7 +619,9 @@ public:
   std::optional<registry_entry> find_message(const std::string& message_id) override;
   std::uint64_t count_messages() override;
   std::optional<plan_record> plan(mailbox_id m, day_number day) override;
+  day_rows days_between(day_number from_day, day_number to_day) override;
   status_summary status(time_ms now, time_ms overdue_grace) override;
+  intent_key_memory intent_keys_held() const override;
 
   void put_meta(const std::string& key, const std::string& value) override;
   std::optional<std::string> get_meta(const std::string& key) override;
@@ -496,6 +647,25 @@ private:
                                           const char* purpose);
   // The shard's lease epoch at this moment of the write transaction (nullopt: no lease).
   std::optional<epoch_t> lease_epoch(shard_id s);
+  // What this connection keeps of the file (lease epochs, intent key tables) is valid only
+  // while no other connection has committed: called in each transaction before that state is
+  // used, it drops the epochs and brings the key tables up to date when PRAGMA data_version
+  // says another connection wrote.
+  void notice_other_connections(const char* purpose);
+  // The key table of `day`, loaded from the index the first time (in a write transaction,
+  // after notice_other_connections), marked used by the current write call.
+  intent_day_keys& intent_day(std::int64_t day);
+  // Adds the day's rows above keys.last_row() to `keys`.
+  void read_intent_keys_after(std::int64_t day, intent_day_keys& keys, const char* purpose);
+  // After a commit: the key tables of all but the few most recently used days are dropped
+  // (the live local days are at most three; an old day touched by a late outcome is loaded
+  // again if it comes back).
+  void keep_recent_intent_days();
+  // intents() of one day from its key table; false (nothing added) when the table cannot
+  // answer (slots too many to probe, a row id it could not hold).
+  bool read_intents_from_keys(mailbox_id m, std::int64_t day, const intent_day_keys& keys,
+                              std::vector<intent_row>& out);
+  void forget_cached_state() noexcept;
   void write_intents(std::span<const write_batch> batches, const std::vector<std::size_t>& ok,
                      std::vector<batch_result>& results);
   void write_outcomes(std::span<const write_batch> batches, const std::vector<std::size_t>& ok);
@@ -527,6 +697,8 @@ private:
   std::int64_t changes() const { return sqlite3_changes64(db_); }
   mailbox_record read_mailbox(const statement_use& q) const;
   void read_intents_of_day(mailbox_id m, std::int64_t day, std::vector<intent_row>& out);
+  // An intent row from sql_intents_of / sql_intent_by_id's columns.
+  intent_row intent_row_columns(statement_use& q) const;
   std::optional<std::pair<std::int64_t, std::int64_t>>
   days_present(std::string_view sql_first_day, std::string_view sql_last_day,
                day_number from_day, day_number to_day, const char* purpose);
@@ -545,7 +717,13 @@ private:
   // checked inside each write transaction) and cleared by this connection's own lease
   // writes; a shard without a lease is cached as nullopt.
   std::unordered_map<shard_id, std::optional<epoch_t>> epochs_;
-  std::int64_t epochs_data_version_ = -1;
+  // The intent keys of the days this connection's writes used recently, complete as of
+  // data_version_ (plus this connection's own commits). A write or an outcome of a day not
+  // held loads it; a rolled back write drops them all.
+  std::map<std::int64_t, intent_day_keys> intent_days_;
+  std::uint64_t write_calls_ = 0;
+  // PRAGMA data_version when the epochs and the key tables were last made current.
+  std::int64_t data_version_ = -1;
 };
 
 void statement_use::fail(int rc) const {
@@ -1076,16 +1254,16 @@ std::vector<batch_result> sqlite_store::write_batches(std::span<const write_batc
                                                       const char* purpose) {
   std::vector<batch_result> results(batches.size());
   transaction tx(*this, true, purpose);
+  ++write_calls_;
   // Fencing: a writer must hold the shard's lease at the batch's epoch; checked inside
   // the write transaction, so a concurrent acquire cannot slip in between. Another
-  // connection's commit (a lease taken by another process) invalidates the cached epochs.
-  {
-    auto q = use(sql_data_version, "check the shard lease epoch");
-    auto version = q.step() ? q.col_i64(0) : -1;
-    if (version != epochs_data_version_ || version < 0) {
-      epochs_.clear();
-      epochs_data_version_ = version;
-    }
+  // connection's commit (a lease taken by another process, an intent it wrote) invalidates
+  // the cached epochs and extends the key tables.
+  try {
+    notice_other_connections("check the shard lease epoch");
+  } catch (...) {
+    forget_cached_state();
+    throw;
   }
   std::vector<std::size_t> ok;
   ok.reserve(batches.size());
@@ -1106,71 +1284,164 @@ std::vector<batch_result> sqlite_store::write_batches(std::span<const write_batc
     write_ramps(batches, ok);
     write_plans(batches, ok);
     write_stats(batches, ok);
+    tx.commit();
   } catch (...) {
-    // Rolled back: what was read of the leases inside it may have been the transaction's own
-    // doing (never, today) but costs nothing to forget.
-    epochs_.clear();
+    // Rolled back (a failed COMMIT too): the key tables hold keys of rows that are not in
+    // the file, and what was read of the leases inside it may have been the transaction's
+    // own doing (never, today). Both are read again when next needed.
+    forget_cached_state();
     throw;
   }
-  tx.commit();
+  keep_recent_intent_days();
   return results;
+}
+
+void sqlite_store::forget_cached_state() noexcept {
+  epochs_.clear();
+  intent_days_.clear();
+  data_version_ = -1;
+}
+
+void sqlite_store::notice_other_connections(const char* purpose) {
+  std::int64_t version = -1;
+  {
+    auto q = use(sql_data_version, purpose);
+    if (q.step())
+      version = q.col_i64(0);
+  }
+  if (version == data_version_ && version >= 0)
+    return;
+  epochs_.clear();
+  // Catching up is one index seek per day held when nothing was added to it (a lease
+  // renewal, a CLI edit), so a busy second connection costs the writer little.
+  for (auto& [day, keys] : intent_days_)
+    read_intent_keys_after(day, keys, "bring the intent keys up to date");
+  data_version_ = version;
+}
+
+intent_day_keys& sqlite_store::intent_day(std::int64_t day) {
+  auto [it, fresh] = intent_days_.try_emplace(day);
+  if (fresh) {
+    try {
+      read_intent_keys_after(day, it->second, "load the intent keys of a day");
+    } catch (...) {
+      intent_days_.erase(it);
+      throw;
+    }
+  }
+  it->second.used = write_calls_;
+  return it->second;
+}
+
+void sqlite_store::read_intent_keys_after(std::int64_t day, intent_day_keys& keys,
+                                          const char* purpose) {
+  auto q = use(sql_intent_keys_after, purpose);
+  q.i64(day).i64(keys.last_row());
+  while (q.step())
+    keys.insert(static_cast<mailbox_id>(q.col_i64(1)), static_cast<std::uint32_t>(q.col_i64(2)),
+                q.col_i64(0));
+}
+
+void sqlite_store::keep_recent_intent_days() {
+  // Local days run from UTC-12 to UTC+14, so three are live at once; one more keeps a
+  // day's table across the hours it is barely used instead of loading it again.
+  constexpr std::size_t kept_days = 4;
+  while (intent_days_.size() > kept_days) {
+    auto oldest_use = std::min_element(intent_days_.begin(), intent_days_.end(),
+                                       [](const auto& a, const auto& b) {
+                                         return a.second.used < b.second.used;
+                                       });
+    intent_days_.erase(oldest_use);
+  }
+}
+
+store::intent_key_memory sqlite_store::intent_keys_held() const {
+  intent_key_memory m;
+  for (const auto& [day, keys] : intent_days_) {
+    ++m.days;
+    m.keys += keys.size();
+    m.bytes += keys.bytes();
+  }
+  return m;
 }
 
 void sqlite_store::write_intents(std::span<const write_batch> batches,
                                  const std::vector<std::size_t>& ok,
                                  std::vector<batch_result>& results) {
-  struct row {
-    const send_intent* in;
-    std::size_t batch;
-    std::size_t index;
-  };
-  std::vector<row> rows;
-  for (auto i : ok)
-    for (std::size_t j = 0; j < batches[i].intents.size(); ++j)
-      rows.push_back({&batches[i].intents[j], i, j});
-  if (rows.empty())
-    return;
-  // The key index is (day, mailbox, slot).
-  std::stable_sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
-    return key_order(a.in->key, b.in->key);
-  });
+  // In call order, unsorted: rows are appended in id order and the (day, id, ...) index at
+  // each day's end whatever the order, and the first of two intents with one key must win.
   const char* purpose = "insert send intent";
-  auto stmt = prepared(sql_insert_intent, purpose);
-  for (const auto& r : rows) {
-    const auto& in = *r.in;
-    statement_use(*this, stmt, purpose)
-      .i64(in.key.mailbox)
-      .i64(in.key.day)
-      .i64(in.key.slot)
-      .i64(in.to)
-      .text(in.message_id)
-      .i64(in.planned_at)
-      .i64(in.recorded_at)
-      .run();
-    results[r.batch].intent_inserted[r.index] = changes() == 1;
-  }
+  sqlite3_stmt* stmt = nullptr;
+  intent_day_keys* keys = nullptr;
+  std::int64_t keys_day = 0;
+  for (auto i : ok)
+    for (std::size_t j = 0; j < batches[i].intents.size(); ++j) {
+      const auto& in = batches[i].intents[j];
+      if (keys == nullptr || keys_day != in.key.day) {
+        keys = &intent_day(in.key.day);   // std::map: loading another day moves none
+        keys_day = in.key.day;
+      }
+      if (keys->find(in.key.mailbox, in.key.slot))
+        continue;   // the key exists (in the file, or earlier in this call): not inserted
+      if (stmt == nullptr)
+        stmt = prepared(sql_insert_intent, purpose);
+      statement_use(*this, stmt, purpose)
+        .i64(in.key.mailbox)
+        .i64(in.key.day)
+        .i64(in.key.slot)
+        .i64(in.to)
+        .text(in.message_id)
+        .i64(in.planned_at)
+        .i64(in.recorded_at)
+        .run();
+      keys->insert(in.key.mailbox, in.key.slot, sqlite3_last_insert_rowid(db_));
+      results[i].intent_inserted[j] = true;
+    }
 }
 
 void sqlite_store::write_outcomes(std::span<const write_batch> batches,
                                   const std::vector<std::size_t>& ok) {
-  std::vector<const send_outcome*> rows;
+  struct row {
+    std::int64_t id;
+    std::size_t call_order;
+    const send_outcome* o;
+  };
+  std::vector<row> rows;
+  std::vector<const send_outcome*> by_key;   // row id not held (see unknown_row)
   for (auto i : ok)
-    for (const auto& o : batches[i].outcomes)
-      rows.push_back(&o);
-  if (rows.empty())
-    return;
-  std::stable_sort(rows.begin(), rows.end(), [](const send_outcome* a, const send_outcome* b) {
-    return key_order(a->key, b->key);
+    for (const auto& o : batches[i].outcomes) {
+      // An outcome of a day not held (a late reconciliation) loads that day's keys.
+      auto id = intent_day(o.key.day).find(o.key.mailbox, o.key.slot);
+      if (!id)
+        continue;   // no intent with this key: nothing to complete, as before
+      if (*id == intent_day_keys::unknown_row)
+        by_key.push_back(&o);
+      else
+        rows.push_back({*id, rows.size(), &o});
+    }
+  // Row order, so pages are visited once and in order; a key's outcomes in call order, so
+  // the first one wins (the next finds the row no longer pending).
+  std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+    return std::pair(a.id, a.call_order) < std::pair(b.id, b.call_order);
   });
   const char* purpose = "record send outcome";
-  auto stmt = prepared(sql_record_outcome, purpose);
-  for (const auto* o : rows)
-    statement_use(*this, stmt, purpose)
+  if (!rows.empty()) {
+    auto stmt = prepared(sql_record_outcome, purpose);
+    for (const auto& r : rows)
+      statement_use(*this, stmt, purpose)
+        .text(to_string(r.o->status))
+        .i64(r.o->at)
+        .text(r.o->detail)
+        .i64(r.id)
+        .run();
+  }
+  for (const auto* o : by_key)
+    use(sql_record_outcome_by_key, purpose)
       .text(to_string(o->status))
       .i64(o->at)
       .text(o->detail)
-      .i64(o->key.mailbox)
       .i64(o->key.day)
+      .i64(o->key.mailbox)
       .i64(o->key.slot)
       .run();
 }
@@ -1429,8 +1700,13 @@ std::vector<intent_row> sqlite_store::intents(mailbox_id m, day_number from_day,
                            "find the intent days");
   if (!days)
     return out;
-  for (auto day = days->first; day <= days->second; ++day)
-    read_intents_of_day(m, day, out);
+  if (!intent_days_.empty())
+    notice_other_connections("bring the intent keys up to date");
+  for (auto day = days->first; day <= days->second; ++day) {
+    auto held = intent_days_.find(day);
+    if (held == intent_days_.end() || !read_intents_from_keys(m, day, held->second, out))
+      read_intents_of_day(m, day, out);
+  }
   tx.commit();
   return out;
 }
@@ -1448,23 +1724,56 @@ send_intent intent_columns(statement_use& q) {
   return in;
 }
 
+intent_row sqlite_store::intent_row_columns(statement_use& q) const {
+  intent_row row;
+  auto& in = row.intent;
+  in = intent_columns(q);
+  auto status_name = q.col_text(7);
+  auto status = parse_intent_status(status_name);
+  if (!status)
+    throw store_error("SQLite store '" + path_ + "': send intent " + to_string(in.key)
+                      + " has an unknown status '" + status_name + "'");
+  if (*status != intent_status::pending)
+    row.outcome = send_outcome{in.key, *status, q.col_i64(8), q.col_text(9)};
+  return row;
+}
+
 void sqlite_store::read_intents_of_day(mailbox_id m, std::int64_t day,
                                        std::vector<intent_row>& out) {
   auto q = use(sql_intents_of, "read send intents");
   q.i64(day).i64(m);
-  while (q.step()) {
-    intent_row row;
-    auto& in = row.intent;
-    in = intent_columns(q);
-    auto status_name = q.col_text(7);
-    auto status = parse_intent_status(status_name);
-    if (!status)
-      throw store_error("SQLite store '" + path_ + "': send intent " + to_string(in.key)
-                        + " has an unknown status '" + status_name + "'");
-    if (*status != intent_status::pending)
-      row.outcome = send_outcome{in.key, *status, q.col_i64(8), q.col_text(9)};
-    out.push_back(std::move(row));
+  while (q.step())
+    out.push_back(intent_row_columns(q));
+}
+
+bool sqlite_store::read_intents_from_keys(mailbox_id m, std::int64_t day,
+                                          const intent_day_keys& keys,
+                                          std::vector<intent_row>& out) {
+  // A plan has a few dozen slots; probing each possible one is ~50 ns. A day with a slot
+  // number far beyond that (none the engine makes) is read by the index scan instead.
+  constexpr std::uint32_t most_probed_slots = 4096;
+  if (keys.max_slot() >= most_probed_slots)
+    return false;
+  std::vector<std::int64_t> ids;
+  for (std::uint32_t slot = 0; slot <= keys.max_slot() && keys.size() > 0; ++slot)
+    if (auto id = keys.find(m, slot)) {
+      if (*id == intent_day_keys::unknown_row)
+        return false;
+      ids.push_back(*id);
+    }
+  const char* purpose = "read send intents";
+  auto stmt = prepared(sql_intent_by_id, purpose);
+  std::vector<intent_row> rows;
+  rows.reserve(ids.size());
+  for (auto id : ids) {
+    statement_use q(*this, stmt, purpose);
+    q.i64(id);
+    if (!q.step() || q.col_i64(0) != m || q.col_i64(1) != day)
+      return false;   // the table disagrees with the file (never expected): ask the file
+    rows.push_back(intent_row_columns(q));
   }
+  std::move(rows.begin(), rows.end(), std::back_inserter(out));
+  return true;
 }
 
 std::vector<send_intent> sqlite_store::pending_intents() {
@@ -1473,6 +1782,36 @@ std::vector<send_intent> sqlite_store::pending_intents() {
   while (q.step()) {
     out.push_back(intent_columns(q));
   }
+  return out;
+}
+
+// One index range scan for the intents and one for the plans, instead of the default's
+// intents() and plan() per mailbox; the same rows in the same order (by mailbox, then day,
+// then slot), as every row's mailbox exists (foreign keys).
+store::day_rows sqlite_store::days_between(day_number from_day, day_number to_day) {
+  day_rows out;
+  transaction tx(*this, false, "begin reading the days' intents and plans");
+  {
+    auto q = use(sql_intent_keys_between, "read the intent keys of days");
+    q.i64(from_day).i64(to_day);
+    while (q.step())
+      out.intent_keys.push_back({static_cast<mailbox_id>(q.col_i64(0)),
+                                 static_cast<day_number>(q.col_i64(1)),
+                                 static_cast<std::uint32_t>(q.col_i64(2))});
+  }
+  std::sort(out.intent_keys.begin(), out.intent_keys.end());
+  {
+    auto q = use(sql_plan_records_between, "read the plans of days");
+    q.i64(from_day).i64(to_day);
+    while (q.step())
+      out.plans.push_back({static_cast<mailbox_id>(q.col_i64(1)),
+                           static_cast<day_number>(q.col_i64(0)),
+                           static_cast<int>(q.col_i64(2)), q.col_slot_times(3)});
+  }
+  std::sort(out.plans.begin(), out.plans.end(), [](const plan_record& a, const plan_record& b) {
+    return std::pair(a.mailbox, a.day) < std::pair(b.mailbox, b.day);
+  });
+  tx.commit();
   return out;
 }
 
@@ -1579,44 +1918,53 @@ status_summary sqlite_store::status(time_ms now, time_ms overdue_grace) {
                            / static_cast<double>(s.inbox_today + s.spam_today);
   }
   {
-    // Local days of every time zone that can overlap this UTC day.
+    // Local days of every time zone that can overlap this UTC day. First the due slots of
+    // each day's plans, as packed keys.
+    std::map<std::int64_t, std::vector<std::uint64_t>> due_by_day;
+    std::uint64_t due_total = 0;
     auto q = use(sql_plans_between, "read plans around today");
     q.i64(today - 1).i64(today + 1);
-    std::vector<std::uint32_t> due;
     while (q.step()) {
       auto times = q.col_slot_times(2);
-      due.clear();
+      auto mailbox = static_cast<mailbox_id>(q.col_i64(1));
+      std::vector<std::uint64_t>* due = nullptr;
       for (std::size_t slot = 0; slot < times.size(); ++slot) {
         auto t = times[slot];
         if (t < lo || t >= hi)
           continue;
         ++s.planned_today;
-        if (t < due_before)
-          due.push_back(static_cast<std::uint32_t>(slot));
-      }
-      if (due.empty())
-        continue;
-      auto day = q.col_i64(0);
-      auto mailbox = q.col_i64(1);
-      auto first = due.front();
-      auto last = due.back();
-      if (last - first + 1 == due.size()) {
-        // Plans keep slots in time order, so the due slots are one key range: count.
-        auto c = use(sql_count_intent_slots, "count intents of due slots");
-        c.i64(mailbox).i64(day).i64(first).i64(last);
-        auto recorded = c.step() ? static_cast<std::uint64_t>(c.col_i64(0)) : 0;
-        s.overdue += due.size() - std::min<std::uint64_t>(recorded, due.size());
-      } else {
-        auto c = use(sql_intent_slots, "read intents of due slots");
-        c.i64(mailbox).i64(day).i64(first).i64(last);
-        std::size_t recorded = 0;
-        while (c.step())
-          if (std::binary_search(due.begin(), due.end(),
-                                 static_cast<std::uint32_t>(c.col_i64(0))))
-            ++recorded;
-        s.overdue += due.size() - recorded;
+        if (t >= due_before)
+          continue;
+        if (due == nullptr)
+          due = &due_by_day[q.col_i64(0)];
+        due->push_back(intent_day_keys::pack(mailbox, static_cast<std::uint32_t>(slot)));
+        ++due_total;
       }
     }
+    // Then which of them have an intent: the writer's key table when it holds the day, else
+    // one scan of the day's part of the (day, id, mailbox, slot) index (a reader such as the
+    // CLI or the console), each key looked up among the sorted due ones.
+    if (!intent_days_.empty())
+      notice_other_connections("bring the intent keys up to date");
+    std::uint64_t recorded = 0;
+    for (auto& [day, due] : due_by_day) {
+      if (auto held = intent_days_.find(day); held != intent_days_.end()) {
+        for (auto key : due)
+          recorded += held->second.find(static_cast<mailbox_id>(key >> 32),
+                                        static_cast<std::uint32_t>(key))
+                        .has_value();
+        continue;
+      }
+      std::sort(due.begin(), due.end());
+      auto k = use(sql_intent_keys_after, "read the intent keys of a day");
+      k.i64(day).i64(0);
+      while (k.step())
+        recorded += std::binary_search(
+          due.begin(), due.end(),
+          intent_day_keys::pack(static_cast<mailbox_id>(k.col_i64(1)),
+                                static_cast<std::uint32_t>(k.col_i64(2))));
+    }
+    s.overdue = due_total - std::min(recorded, due_total);
   }
   tx.commit();
   return s;

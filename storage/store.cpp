@@ -89,9 +89,11 @@ std::vector<mailbox_id> store::add_mailboxes(const std::vector<mailbox_record>& 
 // Version 3: PostgreSQL's outcomes as HOT updates (nothing for SQLite).
 // Version 4: SQLite's registry by Message-ID hash, day stats by day (nothing for PostgreSQL).
 // Version 5: SQLite's registry indexed by (UTC day of sent_at, hash) (nothing for PostgreSQL).
+// Version 6: SQLite's intents indexed by (day, id), the key kept unique by the writer
+// (nothing for PostgreSQL).
 // Every backend's migration list must end at this number (checked by its tests).
 int store::latest_schema_version() {
-  return 5;
+  return 6;
 }
 
 bool store::register_node(const node_info&) {

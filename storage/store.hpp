@@ -273,6 +273,16 @@ public:
   virtual day_rows days_between(day_number from_day, day_number to_day);
   virtual status_summary status(time_ms now, time_ms overdue_grace) = 0;
 
+  // What a backend holds in memory to keep intent keys unique without writing a key index
+  // (SQLite since schema step 6: a table of the keys of each day its writer has touched
+  // recently). For benchmarks and tests; a backend that holds nothing reports zeros.
+  struct intent_key_memory {
+    std::uint64_t days = 0;    // days held
+    std::uint64_t keys = 0;    // intent keys held
+    std::uint64_t bytes = 0;   // heap bytes of the tables that hold them
+  };
+  virtual intent_key_memory intent_keys_held() const { return {}; }
+
   // Small key/value metadata (engine clock, sandbox network snapshot).
   virtual void put_meta(const std::string& key, const std::string& value) = 0;
   virtual std::optional<std::string> get_meta(const std::string& key) = 0;

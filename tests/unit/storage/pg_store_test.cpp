@@ -101,7 +101,7 @@ TEST_F(pg_empty_database_test, a_fresh_database_is_migrated_once_and_reopening_a
             std::to_string(postgres_migrations().size()));
   EXPECT_EQ(pg_exec(url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                          "schema_version"),
-            "1,2,3,4,5");
+            "1,2,3,4,5,6");
   EXPECT_EQ(s->get_meta("k"), "v");
 }
 

@@ -453,7 +453,7 @@ TEST_F(sqlite_store_test, a_version_4_registry_migrates_to_5_with_days_and_stays
                  "UPDATE message_registry SET placement = 'spam', placed_at = 77 "
                  "WHERE message_id = '<c@t>';");
   auto s = open_sqlite(path);
-  EXPECT_EQ(s->schema_version(), 5);
+  EXPECT_EQ(s->schema_version(), store::latest_schema_version());
   EXPECT_EQ(s->count_messages(), 6u);
   EXPECT_EQ(query_raw(path, "SELECT group_concat(message_id || '=' || day, ' ') FROM "
                             "(SELECT * FROM message_registry ORDER BY id)"),
@@ -681,6 +681,331 @@ TEST_F(sqlite_store_test, a_lease_taken_by_another_connection_fences_the_cached_
   // And its own acquire is seen at once.
   ASSERT_EQ(a->acquire_lease(3, "b", 2000, 1000), epoch_t{3});
   EXPECT_TRUE(a->apply(b).stale_epoch);
+}
+
+// --- send intents without a key index (schema step 6) ---------------------------------
+// The key (mailbox, day, slot) is kept unique by the writer's in-memory key tables, so these
+// tests check that the file never gets a second row for a key, whatever the tables saw.
+
+constexpr day_number intent_day0 = 20000;
+
+// `count` mailboxes added to a fresh store at `s`, shards 0 and 1 leased at epoch 1.
+std::vector<mailbox_id> add_intent_mailboxes(store& s, std::size_t count) {
+  std::vector<mailbox_record> rs(count);
+  for (std::size_t i = 0; i < count; ++i)
+    rs[i].settings.email = "m" + std::to_string(i) + "@a.test";
+  auto ids = s.add_mailboxes(rs);
+  if (s.acquire_lease(0, "n", 0, 1000) != epoch_t{1} || s.acquire_lease(1, "n", 0, 1000) != epoch_t{1})
+    throw std::runtime_error("lease not acquired at epoch 1");
+  return ids;
+}
+
+send_intent intent_of(mailbox_id m, day_number day, std::uint32_t slot,
+                      const std::string& tag = "") {
+  send_intent in;
+  in.key = {m, day, slot};
+  in.to = m;
+  in.message_id = "<" + std::to_string(m) + "." + std::to_string(day) + "." + std::to_string(slot)
+                  + tag + "@a.test>";
+  in.planned_at = static_cast<time_ms>(day) * ms_per_day + slot;
+  in.recorded_at = in.planned_at + 1;
+  return in;
+}
+
+write_batch intents_batch(shard_id shard, std::vector<send_intent> intents) {
+  write_batch b;
+  b.shard = shard;
+  b.intents = std::move(intents);
+  return b;
+}
+
+// How many rows of send_intents share a key with another row (0 when the key is unique).
+std::string duplicate_key_rows(const std::string& path) {
+  return query_raw(path, "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM "
+                         "send_intents GROUP BY mailbox, day, slot HAVING n > 1)");
+}
+
+TEST_F(sqlite_store_test, an_intent_key_in_the_file_or_earlier_in_the_call_is_refused) {
+  auto s = open_sqlite(path);
+  auto m = add_intent_mailboxes(*s, 2);
+  ASSERT_EQ(s->apply(intents_batch(0, {intent_of(m[0], intent_day0, 0)})).intent_inserted,
+            std::vector<bool>{true});
+  // One call, two batches: a key in the file, a key twice in one batch, a key in two.
+  std::vector<write_batch> call;
+  call.push_back(intents_batch(0, {intent_of(m[0], intent_day0, 0, "again"),
+                                   intent_of(m[0], intent_day0, 1),
+                                   intent_of(m[0], intent_day0, 1, "again")}));
+  call.push_back(intents_batch(1, {intent_of(m[0], intent_day0, 1, "third"),
+                                   intent_of(m[1], intent_day0, 1),
+                                   intent_of(m[0], intent_day0 + 1, 0)}));
+  auto results = s->apply_many(call);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].intent_inserted, (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(results[1].intent_inserted, (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM send_intents"), "4");
+  EXPECT_EQ(duplicate_key_rows(path), "0");
+  // The first intent of a key is the one kept.
+  auto rows = s->intents(m[0], intent_day0, intent_day0);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].intent.message_id, intent_of(m[0], intent_day0, 0).message_id);
+  EXPECT_EQ(rows[1].intent.message_id, intent_of(m[0], intent_day0, 1).message_id);
+}
+
+// A restarted process loads a day's keys from the file the first time it writes that day,
+// an old day as well as today.
+TEST_F(sqlite_store_test, keys_written_before_a_reopen_are_refused_after_it) {
+  std::vector<mailbox_id> m;
+  {
+    auto s = open_sqlite(path);
+    m = add_intent_mailboxes(*s, 2);
+    ASSERT_FALSE(s->apply(intents_batch(0, {intent_of(m[0], intent_day0, 3),
+                                            intent_of(m[1], intent_day0 - 30, 7)}))
+                   .stale_epoch);
+  }
+  auto s = open_sqlite(path);
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{2});
+  auto b = intents_batch(0, {intent_of(m[0], intent_day0, 3, "again"),
+                             intent_of(m[1], intent_day0 - 30, 7, "again"),
+                             intent_of(m[0], intent_day0, 4)});
+  b.epoch = 2;
+  EXPECT_EQ(s->apply(b).intent_inserted, (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM send_intents"), "3");
+  EXPECT_EQ(duplicate_key_rows(path), "0");
+}
+
+// An outcome finds its intent through the key table, loaded after a reopen, and completes it
+// only while it is pending.
+TEST_F(sqlite_store_test, an_outcome_completes_only_a_pending_intent_also_after_a_reopen) {
+  std::vector<mailbox_id> m;
+  {
+    auto s = open_sqlite(path);
+    m = add_intent_mailboxes(*s, 1);
+    auto b = intents_batch(0, {intent_of(m[0], intent_day0, 0), intent_of(m[0], intent_day0, 1),
+                               intent_of(m[0], intent_day0, 2)});
+    b.outcomes.push_back({{m[0], intent_day0, 0}, intent_status::sent, 10, ""});
+    b.outcomes.push_back({{m[0], intent_day0, 0}, intent_status::failed, 11, "later"});
+    ASSERT_FALSE(s->apply(b).stale_epoch);
+  }
+  auto s = open_sqlite(path);
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{2});
+  write_batch b;
+  b.epoch = 2;
+  b.outcomes.push_back({{m[0], intent_day0, 0}, intent_status::skipped, 20, ""});
+  b.outcomes.push_back({{m[0], intent_day0, 1}, intent_status::bounced, 21, "550"});
+  b.outcomes.push_back({{m[0], intent_day0, 1}, intent_status::skipped, 22, ""});
+  b.outcomes.push_back({{m[0], intent_day0, 9}, intent_status::sent, 23, ""});   // no intent
+  ASSERT_FALSE(s->apply(b).stale_epoch);
+  auto rows = s->intents(m[0], intent_day0, intent_day0);
+  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_TRUE(rows[0].outcome);
+  EXPECT_EQ(rows[0].outcome->status, intent_status::sent);
+  EXPECT_EQ(rows[0].outcome->at, 10);
+  ASSERT_TRUE(rows[1].outcome);
+  EXPECT_EQ(rows[1].outcome->status, intent_status::bounced);
+  EXPECT_EQ(rows[1].outcome->detail, "550");
+  EXPECT_FALSE(rows[2].outcome);
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM send_intents"), "3");
+}
+
+// Another connection (another process on the same file) that inserts an intent: the writer's
+// key table catches up when PRAGMA data_version changes, so it refuses that key and its reads
+// return that row.
+TEST_F(sqlite_store_test, an_intent_written_by_another_connection_is_refused_and_read) {
+  auto a = open_sqlite(path);
+  auto m = add_intent_mailboxes(*a, 1);
+  ASSERT_EQ(a->apply(intents_batch(0, {intent_of(m[0], intent_day0, 0)})).intent_inserted,
+            std::vector<bool>{true});   // a holds the day's keys now
+  ASSERT_EQ(a->intents(m[0], intent_day0, intent_day0).size(), 1u);
+  {
+    auto other = open_sqlite(path);
+    ASSERT_EQ(other->apply(intents_batch(1, {intent_of(m[0], intent_day0, 1, "other")}))
+                .intent_inserted,
+              std::vector<bool>{true});
+  }
+  auto rows = a->intents(m[0], intent_day0, intent_day0);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].intent.message_id, intent_of(m[0], intent_day0, 1, "other").message_id);
+  {
+    auto other = open_sqlite(path);
+    ASSERT_EQ(other->apply(intents_batch(1, {intent_of(m[0], intent_day0, 2, "other")}))
+                .intent_inserted,
+              std::vector<bool>{true});
+  }
+  EXPECT_EQ(a->apply(intents_batch(0, {intent_of(m[0], intent_day0, 1),
+                                       intent_of(m[0], intent_day0, 2),
+                                       intent_of(m[0], intent_day0, 3)}))
+              .intent_inserted,
+            (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(duplicate_key_rows(path), "0");
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM send_intents"), "4");
+}
+
+// A write that fails after inserting an intent is rolled back: the key it put in the table
+// is forgotten with it, so the intent is inserted when it comes again.
+TEST_F(sqlite_store_test, a_rolled_back_write_forgets_the_keys_it_inserted) {
+  auto s = open_sqlite(path);
+  auto m = add_intent_mailboxes(*s, 1);
+  auto b = intents_batch(0, {intent_of(m[0], intent_day0, 0), intent_of(m[0] + 100, intent_day0, 0)});
+  EXPECT_THROW(s->apply(b), store_error);   // the second names no mailbox (foreign key)
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM send_intents"), "0");
+  EXPECT_EQ(s->apply(intents_batch(0, {intent_of(m[0], intent_day0, 0)})).intent_inserted,
+            std::vector<bool>{true});
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM send_intents"), "1");
+}
+
+// A version 5 store with intents (pending and finished, several days) upgrades to 6 with every
+// row kept; its keys are refused afterwards, its pending intents complete, and its schema is
+// a fresh store's.
+TEST_F(sqlite_store_test, a_version_5_store_with_intents_migrates_to_6_and_refuses_their_keys) {
+  create_schema_up_to(path, 5);
+  exec_raw(path,
+           std::string(insert_v1_mailbox)
+             + "('a@a.test', 'a.test', 'A', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
+           "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
+           "100, 0, 4, 'healthy', 0, 10, 20), "
+           "('b@a.test', 'a.test', 'B', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
+           "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
+           "100, 0, 4, 'healthy', 0, 10, 20);"
+           "INSERT INTO send_intents (mailbox, day, slot, to_mailbox, message_id, planned_at, "
+           "recorded_at, status, outcome_at, detail) VALUES "
+           "(1, 20000, 0, 2, '<one@a.test>', 1, 2, 'sent', 3, ''), "
+           "(2, 20001, 0, 1, '<two@a.test>', 4, 5, 'pending', NULL, NULL), "
+           "(1, 20001, 1, 2, '<three@a.test>', 6, 7, 'failed', 8, '421'), "
+           "(1, 20001, 2, 2, '<four@a.test>', 9, 10, 'pending', NULL, NULL);");
+  auto s = open_sqlite(path);
+  EXPECT_EQ(s->schema_version(), 6);
+  const std::string index_names =
+    "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE tbl_name = "
+    "'send_intents' AND type = 'index' ORDER BY name)";
+  EXPECT_EQ(query_raw(path, index_names),
+            "send_intents_by_day send_intents_pending send_intents_sent");
+  auto day1 = s->intents(1, 20000, 20001);
+  ASSERT_EQ(day1.size(), 3u);
+  EXPECT_EQ(day1[0].intent.message_id, "<one@a.test>");
+  EXPECT_EQ(day1[0].outcome->status, intent_status::sent);
+  EXPECT_EQ(day1[1].outcome->detail, "421");
+  EXPECT_FALSE(day1[2].outcome);
+  ASSERT_EQ(s->pending_intents().size(), 2u);
+
+  ASSERT_EQ(s->acquire_lease(0, "n", 0, 1000), epoch_t{1});
+  auto b = intents_batch(0, {intent_of(1, 20000, 0), intent_of(2, 20001, 0), intent_of(1, 20001, 2),
+                             intent_of(2, 20001, 1)});
+  b.outcomes.push_back({{2, 20001, 0}, intent_status::sent, 30, ""});
+  b.outcomes.push_back({{1, 20000, 0}, intent_status::skipped, 31, ""});
+  auto r = s->apply(b);
+  EXPECT_EQ(r.intent_inserted, (std::vector<bool>{false, false, false, true}));
+  EXPECT_EQ(query_raw(path, "SELECT count(*) FROM send_intents"), "5");
+  EXPECT_EQ(duplicate_key_rows(path), "0");
+  EXPECT_EQ(s->intents(2, 20001, 20001).at(0).outcome->status, intent_status::sent);
+  EXPECT_EQ(s->intents(1, 20000, 20000).at(0).outcome->at, 3);   // sent stays sent
+  ASSERT_EQ(s->pending_intents().size(), 2u);   // (1, 20001, 2) and the new (2, 20001, 1)
+
+  // A fresh store has the same send_intents table and indexes as the migrated one.
+  const std::string fresh_path = make_temp_store_path();
+  { open_sqlite(fresh_path); }
+  const std::string shape = "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master "
+                            "WHERE tbl_name = 'send_intents' ORDER BY name)";
+  EXPECT_EQ(query_raw(fresh_path, shape), query_raw(path, shape));
+  EXPECT_EQ(query_raw(fresh_path, index_names), query_raw(path, index_names));
+  remove_temp_store(fresh_path);
+}
+
+// The key table costs at most 22.5 bytes a key (12 bytes a position, at most 80% used, grown
+// by half), and the writer keeps only the few most recently used days; a day dropped is
+// loaded again when it comes back, its keys still refused.
+TEST_F(sqlite_store_test, the_key_tables_are_compact_and_only_the_recent_days_are_kept) {
+  auto s = open_sqlite(path);
+  auto m = add_intent_mailboxes(*s, 500);
+  constexpr std::uint32_t slots = 40;
+  for (std::uint32_t slot = 0; slot < slots; ++slot) {
+    std::vector<send_intent> in;
+    for (auto id : m)
+      in.push_back(intent_of(id, intent_day0, slot));
+    ASSERT_FALSE(s->apply(intents_batch(0, std::move(in))).stale_epoch);
+  }
+  auto held = s->intent_keys_held();
+  EXPECT_EQ(held.days, 1u);
+  EXPECT_EQ(held.keys, m.size() * slots);
+  EXPECT_LE(held.bytes * 2, held.keys * 45) << held.bytes << " bytes for " << held.keys;
+  EXPECT_GE(held.bytes, held.keys * 12);
+
+  for (day_number d = intent_day0 + 1; d <= intent_day0 + 5; ++d)
+    ASSERT_FALSE(s->apply(intents_batch(0, {intent_of(m[0], d, 0)})).stale_epoch);
+  held = s->intent_keys_held();
+  EXPECT_EQ(held.days, 4u);
+  EXPECT_EQ(held.keys, 4u);   // day0's 20,000 keys were dropped
+  EXPECT_EQ(s->apply(intents_batch(0, {intent_of(m[7], intent_day0, 5, "again"),
+                                       intent_of(m[7], intent_day0, slots)}))
+              .intent_inserted,
+            (std::vector<bool>{false, true}));
+  EXPECT_EQ(duplicate_key_rows(path), "0");
+}
+
+// What the writer answers from its key tables, a reader (that holds none) answers from the
+// file alike: intents of each mailbox and day, status, and days_between as the interface's
+// default (intents() and plan() per mailbox) would.
+TEST_F(sqlite_store_test, readers_and_the_writer_answer_intents_status_and_days_alike) {
+  auto s = open_sqlite(path);
+  auto m = add_intent_mailboxes(*s, 6);
+  const time_ms now = static_cast<time_ms>(intent_day0) * ms_per_day + 12 * ms_per_hour;
+  write_batch b;
+  for (std::size_t i = 0; i < m.size(); ++i)
+    for (day_number d = intent_day0 - 1; d <= intent_day0 + 1; ++d) {
+      plan_record p{m[i], d, 6, {}};
+      for (std::uint32_t slot = 0; slot < 6; ++slot)
+        p.slot_times.push_back(now - 5 * ms_per_hour + slot * ms_per_hour);
+      b.plans.push_back(p);
+      for (std::uint32_t slot = 0; slot < 6; ++slot)
+        if ((i + slot + static_cast<std::size_t>(d)) % 3 != 0) {
+          b.intents.push_back(intent_of(m[i], d, (slot * 5) % 6));
+          if (slot % 2 == 0)
+            b.outcomes.push_back({{m[i], d, (slot * 5) % 6}, intent_status::sent,
+                                  now - ms_per_hour + slot, ""});
+        }
+    }
+  ASSERT_FALSE(s->apply(b).stale_epoch);
+  auto reader = open_sqlite(path, true);
+  for (auto id : m)
+    for (day_number d = intent_day0 - 2; d <= intent_day0 + 2; ++d) {
+      auto mine = s->intents(id, d, d);
+      auto theirs = reader->intents(id, d, d);
+      ASSERT_EQ(mine.size(), theirs.size()) << id << " " << d;
+      for (std::size_t k = 0; k < mine.size(); ++k) {
+        EXPECT_EQ(mine[k].intent.key, theirs[k].intent.key);
+        EXPECT_EQ(mine[k].intent.message_id, theirs[k].intent.message_id);
+        EXPECT_EQ(mine[k].outcome.has_value(), theirs[k].outcome.has_value());
+        if (k > 0) {
+          EXPECT_LT(mine[k - 1].intent.key.slot, mine[k].intent.key.slot);
+        }
+      }
+    }
+  auto mine = s->status(now, 5 * ms_per_minute);
+  auto theirs = reader->status(now, 5 * ms_per_minute);
+  EXPECT_GT(mine.overdue, 0u);
+  EXPECT_EQ(mine.overdue, theirs.overdue);
+  EXPECT_EQ(mine.planned_today, theirs.planned_today);
+  EXPECT_EQ(mine.sends_today, theirs.sends_today);
+  auto rows = s->days_between(intent_day0 - 1, intent_day0);
+  auto expected = s->store::days_between(intent_day0 - 1, intent_day0);
+  EXPECT_EQ(rows.intent_keys, expected.intent_keys);
+  ASSERT_EQ(rows.plans.size(), expected.plans.size());
+  for (std::size_t k = 0; k < rows.plans.size(); ++k) {
+    EXPECT_EQ(rows.plans[k].mailbox, expected.plans[k].mailbox);
+    EXPECT_EQ(rows.plans[k].day, expected.plans[k].day);
+    EXPECT_EQ(rows.plans[k].slot_times, expected.plans[k].slot_times);
+  }
+  EXPECT_EQ(reader->days_between(intent_day0 - 1, intent_day0).intent_keys, expected.intent_keys);
+}
+
+// Loading or catching up a day's keys reads the (day, id, mailbox, slot) index alone.
+TEST_F(sqlite_store_test, a_day_of_intent_keys_is_one_range_of_the_day_index) {
+  { open_sqlite(path); }
+  EXPECT_NE(query_plan(path, "SELECT id, mailbox, slot FROM send_intents WHERE day = 1 AND "
+                             "id > 0 ORDER BY id")
+              .find("COVERING INDEX send_intents_by_day (day=? AND id>?)"),
+            std::string::npos)
+    << query_plan(path, "SELECT id, mailbox, slot FROM send_intents WHERE day = 1 AND id > 0 "
+                        "ORDER BY id");
 }
 
 TEST_F(sqlite_store_test, opening_a_non_database_file_fails_with_the_path) {
