@@ -162,6 +162,9 @@ int main(int argc, char** argv) {
               "(%.0f events/s)\n",
               (unsigned long long) events, pq, double(events) / pq);
   std::printf("ratio engine/reference wall time: %.1f\n", wall / pq);
-  std::filesystem::remove_all(dir);
+  if (std::getenv("SIM_KEEP_DB") != nullptr)   // to inspect the store after a run
+    std::printf("store kept in %s\n", dir.c_str());
+  else
+    std::filesystem::remove_all(dir);
   return 0;
 }
