@@ -42,11 +42,21 @@ std::string_view email_domain(std::string_view email) {
 }
 
 shard_id shard_of(std::string_view email, std::uint32_t shard_count) {
-  std::string lower(email);
-  for (auto& c : lower)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return static_cast<shard_id>(stable_hash(lower) % (shard_count == 0 ? 1 : shard_count));
+  // Routing calls this for every message: an address (at most 254 characters) is lowered
+  // on the stack, not in a heap string.
+  std::array<char, 256> buffer;
+  std::string heap;
+  char* lower = buffer.data();
+  if (email.size() > buffer.size()) {
+    heap.resize(email.size());
+    lower = heap.data();
+  }
+  for (std::size_t i = 0; i < email.size(); ++i) {
+    char c = email[i];
+    lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return static_cast<shard_id>(stable_hash(std::string_view(lower, email.size()))
+                               % (shard_count == 0 ? 1 : shard_count));
 }
 
 std::string to_string(const slot_key& k) {
