@@ -322,6 +322,11 @@ void await_intent(self_ptr self, storage::send_intent intent, state_t::awaited_s
   self->state.awaiting.push_back(std::move(send));
 }
 
+// The sandbox network, called directly, never reads a body: none is composed for it.
+body_text body_for(const state_t& st) {
+  return st.ctx->sandbox != nullptr ? body_text::omit : body_text::compose;
+}
+
 void start_send(self_ptr self, std::uint32_t index, time_ms now) {
   auto& st = self->state;
   auto& s = st.slots[index];
@@ -334,7 +339,7 @@ void start_send(self_ptr self, std::uint32_t index, time_ms now) {
   st.ctx->counters.send_lag.observe(now - s.at);
   slot_key key{st.settings->id, st.day, index};
   auto msg = compose_opener(seed_of(st.settings->id, static_cast<std::uint64_t>(st.day), index),
-                            *st.settings, *to, now);
+                            *st.settings, *to, now, body_for(st));
   if (const auto* cc = st.ctx->mailbox(s.cc))
     msg.cc.push_back(cc->email);
   // The intent first: the message moves into the awaited send.
@@ -364,7 +369,7 @@ void notify_recipient(self_ptr self, const mail_message& msg, mailbox_id to, day
 
 // What a send's result does to the mailbox: slot state, outcome, registry, counters,
 // and the recipients told to expect the message.
-void on_sent(self_ptr self, const slot_key& key, const mail_message& msg, mailbox_id to,
+void on_sent(self_ptr self, const slot_key& key, mail_message& msg, mailbox_id to,
              mailbox_id cc, bool is_reply, const send_result& res) {
   auto& s2 = self->state;
   auto& counters = s2.ctx->counters;
@@ -380,16 +385,21 @@ void on_sent(self_ptr self, const slot_key& key, const mail_message& msg, mailbo
     case send_status::sent: {
       mark(state_t::slot_status::sent);
       b.outcomes.push_back({key, storage::intent_status::sent, now, {}});
+      // The recipients first: the registry entry then takes the message's strings (the
+      // message is not used after this).
+      notify_recipient(self, msg, to, key.day);
+      if (cc != no_mailbox)
+        notify_recipient(self, msg, cc, key.day);
       storage::registry_entry e;
-      e.message_id = msg.message_id;
+      e.message_id = std::move(msg.message_id);
       e.from = s2.settings->id;
       e.to = to;
       e.thread = msg.thread;
       e.turn = msg.turn;
       e.sent_at = msg.date;
-      e.subject = msg.subject;
-      e.in_reply_to = msg.in_reply_to;
-      e.references = msg.references;
+      e.subject = std::move(msg.subject);
+      e.in_reply_to = std::move(msg.in_reply_to);
+      e.references = std::move(msg.references);
       b.registry.push_back(std::move(e));
       d.sent = 1;
       if (is_reply)
@@ -401,9 +411,6 @@ void on_sent(self_ptr self, const slot_key& key, const mail_message& msg, mailbo
         counters.replies++;
         self->send(s2.ctx->directory, atom::record::value, s2.settings->id, to);
       }
-      notify_recipient(self, msg, to, key.day);
-      if (cc != no_mailbox)
-        notify_recipient(self, msg, cc, key.day);
       break;
     }
     case send_status::temporary_failure:
@@ -447,7 +454,7 @@ void transmit(self_ptr self, slot_key key, mail_message msg, mailbox_id to, mail
   st.ctx->tracker->begin();
   self->request(st.ctx->transport, caf::infinite, atom::send::value, std::move(out))
     .then(
-      [=](const send_result& res) {
+      [=](const send_result& res) mutable {
         on_sent(self, key, msg, to, cc, is_reply, res);
         self->state.ctx->tracker->end();
       },
@@ -613,7 +620,8 @@ void reply_due(self_ptr self, time_ms now) {
     parent.thread = in.mail.thread;
     parent.turn = in.mail.turn;
     auto h = stable_hash(in.mail.message_id);
-    auto reply = compose_reply(seed_of(st.settings->id, h), *st.settings, parent, now);
+    auto reply = compose_reply(seed_of(st.settings->id, h), *st.settings, parent, now,
+                               body_for(st));
     // One reply per parent: the key derives from the parent's Message-ID, so a restart
     // that replays this reply hits the same key and never sends it twice.
     slot_key key{st.settings->id, st.day,

@@ -456,7 +456,7 @@ std::string make_message_id(std::string_view provider, std::string_view sender_d
 }
 
 mail_message compose_opener(std::uint64_t seed, const mailbox_settings& from,
-                            const mailbox_settings& to, time_ms date) {
+                            const mailbox_settings& to, time_ms date, body_text with) {
   const auto& c = corpus::shipped();
   rng r(seed);
   mail_message m;
@@ -472,6 +472,8 @@ mail_message compose_opener(std::uint64_t seed, const mailbox_settings& from,
 
   const auto topic = pick(r, c.topics);
   m.subject = filled(pick(r, c.subject_templates), topic, {});
+  if (with == body_text::omit)
+    return m;   // the body's draws come after every other field's
 
   const auto to_first = first_name(m.to_name);
   const auto greeting = filled(pick(r, c.greetings), topic, to_first);
@@ -509,7 +511,7 @@ mail_message compose_opener(std::uint64_t seed, const mailbox_settings& from,
 }
 
 mail_message compose_reply(std::uint64_t seed, const mailbox_settings& from,
-                           const mail_message& parent, time_ms date) {
+                           const mail_message& parent, time_ms date, body_text with) {
   const auto& c = corpus::shipped();
   rng r(seed);
   mail_message m;
@@ -538,6 +540,8 @@ mail_message compose_reply(std::uint64_t seed, const mailbox_settings& from,
   m.in_reply_to = parent.message_id;
   m.references = parent.references.empty() ? parent.message_id
                                            : parent.references + " " + parent.message_id;
+  if (with == body_text::omit)
+    return m;   // the body's draws come after every other field's
 
   const auto greeting = filled(pick(r, c.reply_greetings), {}, first_name(m.to_name));
   const auto answer = pick(r, c.answers);

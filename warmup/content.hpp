@@ -35,14 +35,21 @@ struct mail_message {
 std::string make_message_id(std::string_view provider, std::string_view sender_domain,
                             std::uint64_t seed);
 
+// Whether a composed message gets its body text. A transport that never reads it (the
+// sandbox network places mail by the sender's reputation) spares its composition; every
+// other field is the same either way.
+enum class body_text : std::uint8_t { compose, omit };
+
 // A new thread from `from` to `to` (names may be empty: derived from the address).
 mail_message compose_opener(std::uint64_t seed, const mailbox_settings& from,
-                            const mailbox_settings& to, time_ms date);
+                            const mailbox_settings& to, time_ms date,
+                            body_text body = body_text::compose);
 
 // A reply by `from` to `parent`: "Re: " subject (never "Re: Re:"), In-Reply-To = parent
 // id, References = parent's references + parent id, body answers and quotes briefly.
 mail_message compose_reply(std::uint64_t seed, const mailbox_settings& from,
-                           const mail_message& parent, time_ms date);
+                           const mail_message& parent, time_ms date,
+                           body_text body = body_text::compose);
 
 // RFC 5322 text of a message (CRLF line ends), headers a normal client would write.
 std::string to_rfc5322(const mail_message& m);

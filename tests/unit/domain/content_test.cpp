@@ -318,3 +318,24 @@ TEST(content, non_ascii_names_are_encoded) {
   for (unsigned char ch : text)
     ASSERT_LT(ch, 0x80);
 }
+
+// A message composed without its body (for a transport that never reads one) is the same
+// message in every other field: same Message-ID, subject, threading, recipients.
+TEST(content, omitting_the_body_changes_nothing_else) {
+  auto a = mailbox("ann@one.example", "gmail", "Ann Lee");
+  auto b = mailbox("ben@two.example", "outlook", "Ben Ode");
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    auto full = compose_opener(seed, a, b, some_day);
+    auto bare = compose_opener(seed, a, b, some_day, body_text::omit);
+    EXPECT_FALSE(full.body.empty());
+    EXPECT_TRUE(bare.body.empty());
+    full.body.clear();
+    EXPECT_EQ(to_rfc5322(bare), to_rfc5322(full)) << "seed " << seed;
+    auto reply_full = compose_reply(seed + 1000, b, full, some_day + ms_per_hour);
+    auto reply_bare = compose_reply(seed + 1000, b, full, some_day + ms_per_hour, body_text::omit);
+    EXPECT_FALSE(reply_full.body.empty());
+    EXPECT_TRUE(reply_bare.body.empty());
+    reply_full.body.clear();
+    EXPECT_EQ(to_rfc5322(reply_bare), to_rfc5322(reply_full)) << "seed " << seed;
+  }
+}
