@@ -39,6 +39,16 @@ constexpr const char* insert_v1_mailbox =
   "throttle_percent, cooldown_until, last_completed, health_band, paused_by_health, "
   "created_at, updated_at) VALUES ";
 
+// Two mailboxes of one organisation (a@a.test, b@a.test) as the version 1 binary wrote them.
+const std::string insert_two_v1_mailboxes =
+  std::string(insert_v1_mailbox)
+  + "('a@a.test', 'a.test', 'A', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
+    "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
+    "100, 0, 4, 'healthy', 0, 10, 20), "
+    "('b@a.test', 'a.test', 'B', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
+    "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
+    "100, 0, 4, 'healthy', 0, 10, 20);";
+
 // warmup_message_hash(text) as the store registers it (schema step 4 calls it), so that raw
 // SQL can run the steps as an older binary did.
 void raw_message_hash(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -284,14 +294,8 @@ std::string hash_text(const std::string& message_id) {
 TEST_F(sqlite_store_test, a_version_3_store_with_rows_migrates_to_4_and_keeps_every_row) {
   create_schema_up_to(path, 3);
   exec_raw(path,
-           std::string(insert_v1_mailbox)
-             + "('a@a.test', 'a.test', 'A', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
-           "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
-           "100, 0, 4, 'healthy', 0, 10, 20), "
-           "('b@a.test', 'a.test', 'B', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
-           "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
-           "100, 0, 4, 'healthy', 0, 10, 20);"
-           "INSERT INTO message_registry (message_id, from_mailbox, to_mailbox, thread, turn, "
+           insert_two_v1_mailboxes
+             + "INSERT INTO message_registry (message_id, from_mailbox, to_mailbox, thread, turn, "
            "sent_at, subject, in_reply_to, reference_ids, placement, rescued, placed_at) VALUES "
            "('<one@a.test>', 1, 2, 11, 1, 100, 'Hello', '', '', 'inbox', 0, 150), "
            "('<two@a.test>', 2, 1, 11, 2, 200, 'Re: Hello', '<one@a.test>', '<one@a.test>', "
@@ -859,14 +863,8 @@ TEST_F(sqlite_store_test, a_rolled_back_write_forgets_the_keys_it_inserted) {
 TEST_F(sqlite_store_test, a_version_5_store_with_intents_migrates_to_6_and_refuses_their_keys) {
   create_schema_up_to(path, 5);
   exec_raw(path,
-           std::string(insert_v1_mailbox)
-             + "('a@a.test', 'a.test', 'A', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
-           "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
-           "100, 0, 4, 'healthy', 0, 10, 20), "
-           "('b@a.test', 'a.test', 'B', 'gmail', 'a.test', 'UTC', 'sandbox', 'active', 1, 3, "
-           "2.0, 40, 0.2, 0, 0.3, 480, 1110, 12, 0.9, 0.15, 0.08, 0.35, 1.0, 4, 'standard', 5, "
-           "100, 0, 4, 'healthy', 0, 10, 20);"
-           "INSERT INTO send_intents (mailbox, day, slot, to_mailbox, message_id, planned_at, "
+           insert_two_v1_mailboxes
+             + "INSERT INTO send_intents (mailbox, day, slot, to_mailbox, message_id, planned_at, "
            "recorded_at, status, outcome_at, detail) VALUES "
            "(1, 20000, 0, 2, '<one@a.test>', 1, 2, 'sent', 3, ''), "
            "(2, 20001, 0, 1, '<two@a.test>', 4, 5, 'pending', NULL, NULL), "
