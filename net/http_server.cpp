@@ -204,10 +204,12 @@ private:
       res_.set(k, v);
     res_.body() = std::move(out.body);
     res_.keep_alive(in.keep_alive() && !owner_->stopping.load());
+    head_ = in.method() == bhttp::verb::head;
     write();
   }
 
   void reply_error(int status) {
+    head_ = false;
     res_ = {};
     res_.version(11);
     res_.result(static_cast<unsigned>(status));
@@ -219,6 +221,13 @@ private:
 
   void write() {
     res_.prepare_payload();
+    if (head_) {
+      // HEAD (RFC 9110 9.3.2): the headers a GET would get, Content-Length included, and
+      // no body; a client reading one would take it for the start of the next response.
+      auto length = res_.body().size();
+      res_.body().clear();
+      res_.content_length(length);
+    }
     stream_.expires_after(owner_->opts.read_timeout);
     bhttp::async_write(stream_, res_,
                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -238,6 +247,7 @@ private:
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
+  bool head_ = false;   // res_ answers a HEAD request: headers only
   impl* owner_;
 };
 

@@ -79,6 +79,35 @@ TEST(HttpServer, KeepsAConnectionAliveForSeveralRequests) {
   }
 }
 
+TEST(HttpServer, AnswersHeadWithTheHeadersOfGetAndNoBody) {
+  http::server srv({}, echo);
+  srv.start();
+  auto get = test::http_call(srv.port(), "GET", "/page");
+  ASSERT_EQ(get.status, 200);
+  // A raw socket: what the server writes after the headers is exactly what must be absent.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket sock(ioc);
+  sock.connect({boost::asio::ip::make_address("127.0.0.1"), srv.port()});
+  boost::asio::write(sock, boost::asio::buffer(std::string(
+                               "HEAD /page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  std::string raw;
+  char buf[4096];
+  boost::system::error_code ec;
+  while (!ec) {
+    auto n = sock.read_some(boost::asio::buffer(buf), ec);
+    raw.append(buf, n);
+  }
+  auto end = raw.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << raw;
+  EXPECT_EQ(raw.substr(0, 12), "HTTP/1.1 200");
+  // echo() answers "<method> <path> ...": GET's body is one byte longer than HEAD's would be.
+  auto head_length = get.body.size() + 1;
+  EXPECT_NE(raw.find("Content-Length: " + std::to_string(head_length) + "\r\n"),
+            std::string::npos) << raw;
+  EXPECT_NE(raw.find("Content-Type: text/plain"), std::string::npos) << raw;
+  EXPECT_EQ(raw.size(), end + 4) << "bytes after the headers: " << raw.substr(end + 4);
+}
+
 TEST(HttpServer, ClosesIdleConnectionsAfterTheTimeout) {
   http::server_options o;
   o.read_timeout = std::chrono::milliseconds(200);
