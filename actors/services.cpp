@@ -687,20 +687,16 @@ void daily_housekeeping(sandbox::network* net, day_number& last, time_ms now) {
 namespace {
 
 // Pause / resume / removal done with the CLI while the node runs reach the mailbox actors
-// here. A mailbox added while the node runs joins at the next start.
+// here. A mailbox added while the node runs is joined by the pool watcher (node.cpp); until
+// then it is not in the node's table and is passed over, its state recorded when it is.
 void apply_user_states(caf::stateful_actor<ticker_state>* self,
                        const std::vector<mailbox_state_row>& rows) {
   auto& st = self->state;
   auto shard_count = static_cast<std::uint32_t>(st.ctx->shards.size());
   for (auto& row : rows) {
     const auto* m = st.ctx->mailbox(row.id);
-    if (m == nullptr) {
-      if (st.known.emplace(row.id, row.state).second)
-        spdlog::warn("event=mailbox_added_while_running mailbox={} note=\"it joins the pool "
-                     "at the next start of the node\"",
-                     row.id);
-      continue;
-    }
+    if (m == nullptr)
+      continue;   // not joined yet (or of the other transport): nothing runs to apply it to
     auto [it, fresh] = st.known.emplace(row.id, m->state);
     auto before = it->second;
     it->second = row.state;

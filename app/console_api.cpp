@@ -683,7 +683,7 @@ http::response console_api::create_mailbox(const http::request& r) {
   }
   spdlog::info("event=mailbox_added_by_console mailbox={} email={}", id, rec.settings.email);
   auto j = mailbox_summary_json(rec, cfg.node.shard_count);
-  j["note"] = "added to the store; a running node takes it into the pool at its next start";
+  j["note"] = "added to the store; a running node takes it into the pool within about 2 s";
   auto res = json_response(201, j);
   res.headers.emplace_back("Location", "/api/v1/mailboxes/" + std::to_string(id));
   return res;
