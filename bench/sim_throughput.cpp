@@ -3,8 +3,13 @@
 // loop over the same number of timed events (the limit reference). Prints figures only.
 //
 //   sim_throughput [mailboxes=10000] [days=30] [threads=2]
+//
+// SIM_STORE=discard (a diagnostic, not a figure of the product): the send path's batched
+// writes are dropped instead of committed to SQLite (bench/discarding_store.hpp), so the
+// run measures the engine alone; the difference to a normal run is the store's share.
 #include "actors/node.hpp"
 #include "app/demo_pool.hpp"
+#include "bench/discarding_store.hpp"
 #include "bench/proc_status.hpp"
 #include "messages/messages.hpp"
 #include "storage/store.hpp"
@@ -68,6 +73,14 @@ int main(int argc, char** argv) {
   if (const char* us = std::getenv("SIM_COMMIT_LINGER_US"))
     cfg.store.commit_linger_us = std::atoi(us);
   auto store = std::shared_ptr<storage::store>(storage::open_sqlite((dir / "warmup.db").string()));
+  const char* store_mode = std::getenv("SIM_STORE");
+  const bool discard = store_mode != nullptr && std::string(store_mode) == "discard";
+  if (store_mode != nullptr && !discard && *store_mode != '\0') {
+    std::fprintf(stderr, "SIM_STORE=%s: unknown; the one value is \"discard\"\n", store_mode);
+    return 2;
+  }
+  if (discard)
+    store = std::make_shared<bench::discarding_store>(store);
   // Monday 2026-01-05 00:00 UTC.
   time_ms start = 20458LL * ms_per_day;
   auto t_pool = std::chrono::steady_clock::now();
@@ -136,6 +149,9 @@ int main(int argc, char** argv) {
 
   std::printf("simulated warmup: %d mailboxes x %d days on %d scheduler threads\n", mailboxes,
               days, threads);
+  if (discard)
+    std::printf("  DIAGNOSTIC (SIM_STORE=discard): the send path's writes were dropped, not "
+                "stored; these figures are the engine alone\n");
   std::printf("  wall seconds          %.2f\n", wall);
   std::printf("  sends                 %llu (replies %llu)\n", (unsigned long long) sends,
               (unsigned long long) replies);
