@@ -5,7 +5,7 @@
 
 #include "actors/services.hpp"
 #include "messages/messages.hpp"
-#include "storage/store.hpp"
+#include "storage/forwarding_store.hpp"
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
@@ -24,45 +24,18 @@ constexpr day_number day0 = 20000;
 // A PostgreSQL store whose writes fail on demand: `down` fails every write and read
 // before it reaches the server; `lose_next_answer` commits the next write and then throws
 // as a connection dropped during COMMIT would (the caller cannot know it committed).
-class flaky_store final : public storage::store {
+class flaky_store final : public storage::forwarding_store {
 public:
-  explicit flaky_store(std::unique_ptr<storage::store> inner) : in_(std::move(inner)) {}
+  explicit flaky_store(std::unique_ptr<storage::store> inner)
+      : forwarding_store(std::move(inner)) {}
   std::atomic<bool> down{false};
   std::atomic<bool> lose_next_answer{false};
   std::atomic<int> writes{0};
 
-  void migrate() override { in_->migrate(); }
-  int schema_version() override { return in_->schema_version(); }
-  mailbox_id add_mailbox(const storage::mailbox_record& r) override { return in_->add_mailbox(r); }
-  std::optional<storage::mailbox_record> get_mailbox(mailbox_id id) override {
-    return in_->get_mailbox(id);
-  }
-  std::optional<storage::mailbox_record> find_mailbox(const std::string& e) override {
-    return in_->find_mailbox(e);
-  }
   std::vector<storage::mailbox_record> list_mailboxes(const storage::mailbox_filter& f) override {
     check();
-    return in_->list_mailboxes(f);
+    return forwarding_store::list_mailboxes(f);
   }
-  std::uint64_t count_mailboxes(const storage::mailbox_filter& f) override {
-    return in_->count_mailboxes(f);
-  }
-  bool set_mailbox_state(mailbox_id id, mailbox_state s) override {
-    return in_->set_mailbox_state(id, s);
-  }
-  bool remove_mailbox(mailbox_id id) override { return in_->remove_mailbox(id); }
-  std::optional<epoch_t> acquire_lease(shard_id s, const std::string& o, time_ms now,
-                                       time_ms ttl) override {
-    return in_->acquire_lease(s, o, now, ttl);
-  }
-  bool renew_lease(shard_id s, const std::string& o, epoch_t e, time_ms now,
-                   time_ms ttl) override {
-    return in_->renew_lease(s, o, e, now, ttl);
-  }
-  void release_lease(shard_id s, const std::string& o, epoch_t e) override {
-    in_->release_lease(s, o, e);
-  }
-  std::optional<storage::lease> get_lease(shard_id s) override { return in_->get_lease(s); }
   storage::batch_result apply(const storage::write_batch& b) override {
     return apply_many({b}).front();
   }
@@ -70,47 +43,28 @@ public:
     const std::vector<storage::write_batch>& bs) override {
     check();
     ++writes;
-    return in_->apply_many(bs);
+    return forwarding_store::apply_many(bs);
   }
   std::vector<storage::batch_result> apply_many_once(
     const std::string& writer, std::uint64_t seq,
     const std::vector<storage::write_batch>& bs) override {
     check();
     ++writes;
-    auto r = in_->apply_many_once(writer, seq, bs);
+    auto r = forwarding_store::apply_many_once(writer, seq, bs);
     if (lose_next_answer.exchange(false))
       throw storage::store_error("server closed the connection unexpectedly (during COMMIT)");
     return r;
   }
-  std::vector<storage::intent_row> intents(mailbox_id m, day_number a, day_number b) override {
-    return in_->intents(m, a, b);
-  }
-  std::vector<storage::send_intent> pending_intents() override { return in_->pending_intents(); }
-  std::vector<day_stats> stats(mailbox_id m, day_number a, day_number b) override {
-    return in_->stats(m, a, b);
-  }
-  std::optional<storage::registry_entry> find_message(const std::string& id) override {
-    return in_->find_message(id);
-  }
-  std::uint64_t count_messages() override { return in_->count_messages(); }
-  std::optional<storage::plan_record> plan(mailbox_id m, day_number d) override {
-    return in_->plan(m, d);
-  }
-  storage::status_summary status(time_ms now, time_ms grace) override {
-    return in_->status(now, grace);
-  }
   void put_meta(const std::string& k, const std::string& v) override {
     check();
-    in_->put_meta(k, v);
+    forwarding_store::put_meta(k, v);
   }
-  std::optional<std::string> get_meta(const std::string& k) override { return in_->get_meta(k); }
 
 private:
   void check() {
     if (down.load())
       throw storage::store_error("could not connect to server: Connection refused");
   }
-  std::unique_ptr<storage::store> in_;
 };
 
 struct test_config : caf::actor_system_config {
