@@ -185,6 +185,17 @@ void finish_day(self_ptr self) {
 
 void request_peers(self_ptr self);
 
+// Tells the directory how much mail this mailbox may receive a day. The inbound cap
+// follows the ramp's volume, not today's target: a weekend factor or a throttle cuts what
+// a mailbox sends, not what it can take in (caps of 1 on a Sunday left whole pools without
+// an eligible peer).
+void announce_inbound_cap(self_ptr self) {
+  auto& st = self->state;
+  self->send(st.ctx->directory, atom::upsert::value, st.settings->id,
+             static_cast<std::int32_t>(base_volume(st.settings->ramp, st.ramp.ramp_day)),
+             sends_allowed(st));
+}
+
 // Starts local day `d`: plans it, skips what is already too late, asks for recipients.
 void start_day(self_ptr self, time_ms now, day_number d) {
   auto& st = self->state;
@@ -257,13 +268,45 @@ void start_day(self_ptr self, time_ms now, day_number d) {
     if (st.slots[i].status == state_t::slot_status::planned
         && now - st.slots[i].at > ctx.late_limit)
       skip_slot(self, i, "engine not running at slot time");
-  // The inbound cap follows the ramp's volume, not today's target: a weekend factor or a
-  // throttle cuts what a mailbox sends, not what it can take in (caps of 1 on a Sunday
-  // left whole pools without an eligible peer).
-  self->send(ctx.directory, atom::upsert::value, st.settings->id,
-             static_cast<std::int32_t>(base_volume(st.settings->ramp, st.ramp.ramp_day)),
-             sends_allowed(st));
+  announce_inbound_cap(self);
   request_peers(self);
+}
+
+// Settings the user edited while the node runs (same mailbox). Today's plan stays as it
+// was planned; the next one follows the new ramp, window and time zone; engagement (also
+// decided by the shard for mail as it arrives) and the display name of what it sends
+// apply at once. A new time zone moves the end of the current local day to that zone's
+// midnight: a zone ahead ends the day at once, one behind lets the mailbox rest until its
+// new local day passes the one already done.
+void apply_settings(self_ptr self, std::shared_ptr<const mailbox_settings> edited) {
+  auto& st = self->state;
+  if (!edited || edited->id != st.settings->id)
+    return;
+  const auto& old = *st.settings;
+  const bool ramp = old.ramp != edited->ramp;
+  const bool zone = old.timezone != edited->timezone;
+  std::string changed;
+  auto note = [&](bool differs, const char* what) {
+    if (differs)
+      changed.append(changed.empty() ? "" : ",").append(what);
+  };
+  note(ramp, "ramp");
+  note(old.window != edited->window, "window");
+  note(zone, "timezone");
+  note(old.engagement != edited->engagement, "engagement");
+  note(old.display_name != edited->display_name, "display_name");
+  st.settings = std::move(edited);   // `old` may be gone from here on
+  if (changed.empty())
+    return;
+  if (zone && st.day != 0)
+    st.day_end = local_midnight(st.day + 1, st.settings->timezone);
+  if (ramp && st.day != 0)
+    announce_inbound_cap(self);
+  spdlog::info("event=mailbox_settings_applied mailbox={} email={} changed={} timezone={} "
+               "ramp_start={} ramp_ceiling={}",
+               st.settings->id, st.settings->email, changed, st.settings->timezone,
+               st.settings->ramp.start, st.settings->ramp.ceiling);
+  reschedule(self);
 }
 
 void send_due(self_ptr self, time_ms now);
@@ -699,7 +742,9 @@ void on_wake(self_ptr self, time_ms now) {
   st.ctx->counters.wakes++;
   st.scheduled = -1;  // the shard forgot us when it woke us
   auto today = local_day(now, st.settings->timezone);
-  if (st.day != today) {
+  // Local days only move forward: after an edit to a time zone behind the old one, the
+  // day already planned (and sent) is not planned again.
+  if (today > st.day) {
     if (st.day != 0)
       finish_day(self);
     start_day(self, now, today);
@@ -739,6 +784,9 @@ mailbox_actor::behavior_type make_shared_behavior() {
       auto self = running();
       set_state(self, mailbox_state::paused);
       reschedule(self);
+    },
+    [](atom::settings, const std::shared_ptr<const mailbox_settings>& edited) {
+      apply_settings(running(), edited);
     },
     [](atom::resume) {
       auto self = running();
@@ -818,7 +866,9 @@ mailbox_actor_impl::mailbox_actor_impl(caf::actor_config& cfg, const engine_cont
     : mailbox_actor::base(cfg) {
   auto& st = state;
   st.ctx = ctx;
-  st.settings = seed.settings;
+  st.settings = seed.edited ? std::move(seed.edited)
+                            : std::shared_ptr<const mailbox_settings>(
+                                std::shared_ptr<const mailbox_settings>{}, seed.settings);
   st.shard = std::move(shard);
   st.local = local;
   st.ramp = seed.ramp;

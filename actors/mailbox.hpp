@@ -26,6 +26,9 @@ struct mailbox_seed {
   day_number used_day = 0;
   std::vector<std::uint32_t> used_slots;
   std::optional<std::vector<time_ms>> used_plan;   // slot times of used_day, -1 = dropped
+  // Settings edited while the node runs (then `settings` points into it): the actor owns
+  // them with its shard. Null for the node's table row, which outlives every actor.
+  std::shared_ptr<const mailbox_settings> edited = nullptr;
 };
 
 struct mailbox_actor_state {
@@ -72,8 +75,10 @@ struct mailbox_actor_state {
   };
 
   // Fields ordered by size (no padding holes): one of these per mailbox.
+  // The node's table row (not owned: an aliasing pointer with no control block, so no
+  // allocation and no reference counting), or a copy edited while the node runs (owned).
+  std::shared_ptr<const mailbox_settings> settings;
   const engine_context* ctx = nullptr;
-  const mailbox_settings* settings = nullptr;
   shard_actor shard;
   time_ms day_end = 0;                   // UTC instant of the next local midnight
   time_ms scheduled = -1;                // the due time last reported to the shard

@@ -419,8 +419,16 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
         storage::mailbox_filter all;
         all.include_removed = true;
         std::vector<mailbox_state_row> rows;
-        for (auto& r : st.store->list_mailboxes(all))
-          rows.push_back({r.settings.id, r.settings.state});
+        for (auto& r : st.store->list_mailboxes(all)) {
+          mailbox_state_row row{r.settings.id, r.settings.state, nullptr};
+          // Inequality, not order: the CLI stamps wall time, the console engine time.
+          auto [seen, first] = st.listed_updated_at.try_emplace(r.settings.id, r.updated_at);
+          if (!first && seen->second != r.updated_at) {
+            seen->second = r.updated_at;
+            row.edited = std::make_shared<const mailbox_settings>(std::move(r.settings));
+          }
+          rows.push_back(std::move(row));
+        }
         return rows;
       } catch (const std::exception& e) {
         mark_down(self, e);
@@ -686,9 +694,26 @@ void daily_housekeeping(sandbox::network* net, day_number& last, time_ms now) {
 
 namespace {
 
-// Pause / resume / removal done with the CLI while the node runs reach the mailbox actors
-// here. A mailbox added while the node runs is joined by the pool watcher (node.cpp); until
-// then it is not in the node's table and is passed over, its state recorded when it is.
+// What of an edit a running node applies: the row's identity and what other actors read
+// from the node's table (email, provider, organisation, transport: peer rules, the
+// sandbox, shard routing) stay as the node loaded them until its next start.
+std::shared_ptr<const mailbox_settings> running_settings(const mailbox_settings& running,
+                                                         const mailbox_settings& edited) {
+  auto out = std::make_shared<mailbox_settings>(edited);
+  out->id = running.id;
+  out->email = running.email;
+  out->provider = running.provider;
+  out->organisation = running.organisation;
+  out->transport = running.transport;
+  out->created_day = running.created_day;
+  out->state = running.state;
+  return out;
+}
+
+// Pause / resume / removal and settings edits done with the CLI or the console while the
+// node runs reach the mailbox actors here. A mailbox added while the node runs is joined
+// by the pool watcher (node.cpp); until then it is not in the node's table and is passed
+// over, its state recorded when it is.
 void apply_user_states(caf::stateful_actor<ticker_state>* self,
                        const std::vector<mailbox_state_row>& rows) {
   auto& st = self->state;
@@ -697,6 +722,9 @@ void apply_user_states(caf::stateful_actor<ticker_state>* self,
     const auto* m = st.ctx->mailbox(row.id);
     if (m == nullptr)
       continue;   // not joined yet (or of the other transport): nothing runs to apply it to
+    if (row.edited)
+      self->send(st.ctx->shards[shard_of(m->email, shard_count)], atom::settings::value,
+                 running_settings(*m, *row.edited));
     auto [it, fresh] = st.known.emplace(row.id, m->state);
     auto before = it->second;
     it->second = row.state;

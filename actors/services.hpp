@@ -94,6 +94,9 @@ struct store_gateway_state {
   std::map<std::string, std::string> pending_meta;
   // Rotated secrets not yet stored (the store was down): mailbox -> (replaced, new).
   std::map<mailbox_id, std::pair<std::string, std::string>> pending_secrets;
+  // Each mailbox's updated_at at the last state listing (atom::status): a change there
+  // sends its settings along with its state (an edit to apply to the running actor).
+  std::unordered_map<mailbox_id, time_ms> listed_updated_at;
   bool down = false;
   bool retry_scheduled = false;
   std::uint64_t attempts = 0;

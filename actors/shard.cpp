@@ -203,6 +203,10 @@ void finish_stop_if_done(self_ptr self) {
 void spawn_child(self_ptr self, std::uint32_t i, mailbox_seed seed) {
   auto& st = self->state;
   auto& c = st.children[i];
+  if (auto e = st.edited.find(i); e != st.edited.end()) {
+    seed.settings = e->second.get();   // a restart keeps what the user edited
+    seed.edited = e->second;
+  }
   // Linked: a shard that goes takes its mailboxes with it (no orphan holds a handle that
   // would hang shutdown), and a mailbox that goes sends its shard an exit message, which
   // restarts it after a crash. Not also monitored: the link already says when and why it
@@ -587,6 +591,19 @@ shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self
       publish_next_due(self);
       spdlog::info("event=mailbox_joined shard={} mailbox={} email={} state={}", s.id,
                    j.settings->id, j.settings->email, to_string(j.state));
+    },
+    [=](atom::settings, const std::shared_ptr<const mailbox_settings>& edited) {
+      auto& s = self->state;
+      if (!edited)
+        return;
+      auto i = s.find(edited->id);
+      if (i < 0)
+        return;
+      auto& c = s.children[static_cast<std::size_t>(i)];
+      s.edited[static_cast<std::uint32_t>(i)] = edited;
+      c.settings = edited.get();   // receipts' engagement (receive_plan), restarts, views
+      if (c.handle)
+        self->send(c.handle, atom::settings::value, edited);
     },
   };
 }

@@ -52,6 +52,9 @@ struct shard_state {
   // its messages). Only children with something waiting have an entry: an idle mailbox
   // costs nothing here (memory target).
   std::unordered_map<std::uint32_t, wake_bundle> held;
+  // Per child index: its settings as edited while the node runs (its `settings` points
+  // here; its actor holds them too). Only edited mailboxes have an entry.
+  std::unordered_map<std::uint32_t, std::shared_ptr<const mailbox_settings>> edited;
   // The earliest first look among the mail held for child `i` (-1: none).
   time_ms held_due(std::uint32_t i) const {
     auto it = held.find(i);

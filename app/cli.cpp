@@ -308,8 +308,10 @@ int run_cli(int argc, char** argv) {
                              "  warmup mailbox update anna@example.com --preset fast --timezone "
                              "Asia/Tokyo\n\n"
                              "Fields not given keep their values; the secret is kept unless a new "
-                             "one is given. A running node uses the new servers and secret from "
-                             "its next start.\n\n")
+                             "one is given. A running node passes ramp, window, time zone, "
+                             "engagement and display name to the mailbox's actor within about "
+                             "5 s (today's plan stays; the next one follows them); provider, "
+                             "organisation, servers and secret from its next start.\n\n")
                  + global_help_footer);
 
   auto* list = mailbox->add_subcommand("list", "List mailboxes (removed ones only with "

@@ -735,7 +735,8 @@ http::response console_api::patch_mailbox(mailbox_id id, const http::request& r)
   if (!ok)
     return error(404, "no mailbox " + std::to_string(id));
   auto j = mailbox_summary_json(rec, node_.context().cfg.node.shard_count);
-  j["note"] = "saved; the running mailbox actor uses the new settings from the node's next start";
+  j["note"] = "saved; a running node passes it to the mailbox actor within about 5 s: the time "
+              "zone and ramp from its next plan, the display name at once";
   return json_response(200, j);
 }
 

@@ -718,7 +718,8 @@ int mailbox_update(const cli_session& s, const std::string& ref, const new_mailb
   out << (m.state == mailbox_state::disconnected
             ? ". It is disconnected: `warmup mailbox resume " + m.email + "` lets it try again"
             : std::string{})
-      << ". A running node uses new servers and secrets from its next start.\n";
+      << ". A running node applies the settings within about 5 s (the next plan follows "
+         "them), new servers and secrets from its next start.\n";
   return exit_ok;
 }
 

@@ -23,6 +23,9 @@ using mailbox_actor = caf::typed_actor<
   // The user paused / resumed this mailbox.
   caf::reacts_to<atom::pause>,
   caf::reacts_to<atom::resume>,
+  // The user edited this mailbox's settings (same id and email): ramp, window, time zone,
+  // engagement and display name apply from here on (see the handler for when).
+  caf::reacts_to<atom::settings, std::shared_ptr<const mailbox_settings>>,
   // Introspection: the mailbox's current state.
   caf::replies_to<atom::status>::with<mailbox_view>,
   // Introspection: the state plus today's plan with each slot's progress.
@@ -62,7 +65,10 @@ using shard_actor = caf::typed_actor<
   // Stop: flush pending writes, stop the mailbox actors; true when all was written.
   caf::replies_to<atom::stop>::with<bool>,
   // A mailbox added while the node runs: spawn its actor (it plans its day at once).
-  caf::reacts_to<atom::add, joining_mailbox>>;
+  caf::reacts_to<atom::add, joining_mailbox>,
+  // A child's settings edited while the node runs: kept for its restarts and its
+  // receipts' engagement, and passed on to its actor.
+  caf::reacts_to<atom::settings, std::shared_ptr<const mailbox_settings>>>;
 
 // The store gateway: the only actor that touches the store; runs detached (blocking I/O).
 using store_actor = caf::typed_actor<

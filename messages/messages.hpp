@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -178,10 +179,13 @@ typename Inspector::result_type inspect(Inspector& f, node_view& x) {
            x.receipts, x.replies, x.engine_now);
 }
 
-// A mailbox's state as the store has it (the CLI may have changed it).
+// A mailbox's state as the store has it (the CLI may have changed it), and its settings
+// when they were edited since the gateway last listed them (its updated_at changed; null
+// otherwise, and on the first listing of a mailbox).
 struct mailbox_state_row {
   mailbox_id id = no_mailbox;
   mailbox_state state = mailbox_state::active;
+  std::shared_ptr<const mailbox_settings> edited;
 };
 
 // A shard's state, for introspection.
@@ -268,6 +272,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::peer_pick>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<warmup::mailbox_state_row>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::day_seed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(warmup::joining_mailbox)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const warmup::mailbox_settings>)
 
 // Atoms of the internal protocols (at most 10 characters each).
 namespace warmup::atom {
@@ -298,6 +303,7 @@ using detail = caf::atom_constant<caf::atom("detail")>;
 using members = caf::atom_constant<caf::atom("members")>;
 using secret = caf::atom_constant<caf::atom("secret")>;
 using add = caf::atom_constant<caf::atom("add")>;
+using settings = caf::atom_constant<caf::atom("settings")>;
 }  // namespace warmup::atom
 
 // Types that will cross the network between nodes; registered on every node with

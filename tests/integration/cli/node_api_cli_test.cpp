@@ -4,6 +4,7 @@
 #include "cli_process.hpp"
 
 #include "app/api_client.hpp"
+#include "warmup/ramp.hpp"
 #include "storage/open_store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -270,4 +271,46 @@ TEST_F(node_api_cli, a_mailbox_added_while_the_node_runs_joins_it_and_sends) {
   auto detail = json::parse(api.get_text("/api/v1/mailboxes/" + std::to_string(m->settings.id)));
   EXPECT_EQ(detail["email"], "late@joiner.test") << detail.dump();
   EXPECT_EQ(detail["live"]["running"], true) << detail.dump();
+}
+
+TEST_F(node_api_cli, settings_edited_while_the_node_runs_reach_the_mailbox_actor) {
+  auto url = start_node();
+  ASSERT_FALSE(url.empty());
+  auto db = warmup::storage::open_store("", (dir_ / "data").string(), true);
+  auto all = db->list_mailboxes({});
+  ASSERT_GE(all.size(), 2u);
+  const auto first = all[0].settings, second = all[1].settings;
+  auto applied = [&](const std::string& email, const std::string& what) {
+    // The node lists the store's mailboxes every ~5 s and passes edits to the actors.
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    auto line = [&] {
+      auto err = node_->err();
+      for (auto at = err.find("event=mailbox_settings_applied"); at != std::string::npos;
+           at = err.find("event=mailbox_settings_applied", at + 1)) {
+        auto l = err.substr(at, err.find('\n', at) - at);
+        if (contains(l, "email=" + email + " ") && contains(l, what))
+          return l;
+      }
+      return std::string{};
+    };
+    while (line().empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(200ms);
+    return line();
+  };
+  // The CLI writes the store (no node API for edits); the running actor gets it.
+  const std::string preset = first.ramp == *warmup::ramp_preset("slow") ? "fast" : "slow";
+  const std::string zone = first.timezone == "Asia/Tokyo" ? "Europe/Berlin" : "Asia/Tokyo";
+  auto update = warmup({"mailbox", "update", first.email, "--preset", preset, "--timezone", zone});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  auto l = applied(first.email, "changed=ramp,timezone");
+  EXPECT_FALSE(l.empty()) << node_->err();
+  EXPECT_TRUE(contains(l, "timezone=" + zone + " ")) << l;
+  EXPECT_TRUE(contains(l, "ramp_start=" + std::to_string(warmup::ramp_preset(preset)->start)))
+    << l;
+  // So does the console's PATCH.
+  auto api = client(url);
+  auto patched = api.call("PATCH", "/api/v1/mailboxes/" + std::to_string(second.id),
+                          R"({"display_name":"Renamed Sender"})");
+  EXPECT_EQ(patched["display_name"], "Renamed Sender") << patched.dump();
+  EXPECT_FALSE(applied(second.email, "changed=display_name").empty()) << node_->err();
 }

@@ -638,3 +638,102 @@ TEST_F(ShardProtocol, MailWaitsAtTheShardUntilTheWakeOfItsFirstLook) {
   EXPECT_EQ(ctx_->counters.receipts.load() + after, accepted)
     << "every delivered message was looked at or still waits for its first look";
 }
+
+// A settings edit made while the node runs (the ticker passes it to the mailbox's shard):
+// today's plan stays, the next day follows the new ramp; a later crash restart keeps the
+// edit.
+TEST_F(ShardProtocol, AnEditedRampReachesTheRunningMailboxFromItsNextPlan) {
+  start(at(monday, 6));
+  run_between(at(monday, 6), at(monday, 12));
+  const mailbox_id edited_id = 1, unedited_id = 2;
+  const auto monday_plan = store_->plan(edited_id, monday);
+  ASSERT_TRUE(monday_plan);
+  auto edit = std::make_shared<mailbox_settings>(ctx_->mailboxes[edited_id]);
+  edit->ramp.start = 10;   // from 4
+  edit->display_name = "Edited Name";
+  const auto s = shard_of(edit->email, 2);
+  self->send(ctx_->shards[s], atom::settings::value,
+             std::shared_ptr<const mailbox_settings>(edit));
+  run();
+  run_between(at(monday, 12, 5), at(monday, 23, 55));
+  EXPECT_EQ(store_->plan(edited_id, monday)->target, monday_plan->target)
+    << "today's plan is kept";
+  EXPECT_EQ(totals(monday).pending, 0u);
+
+  run_between(at(monday + 1, 0), at(monday + 1, 23, 55), 10 * ms_per_minute);
+  const auto edited = store_->plan(edited_id, monday + 1);
+  const auto unedited = store_->plan(unedited_id, monday + 1);
+  ASSERT_TRUE(edited);
+  ASSERT_TRUE(unedited);
+  // Same history, no variance, a weekday: the two ramps differ by their start alone.
+  EXPECT_EQ(edited->target, unedited->target + 6);
+  EXPECT_EQ(ctx_->counters.duplicates_refused.load(), 0u);
+  EXPECT_EQ(ctx_->mailboxes[edited_id].ramp.start, 4)
+    << "the node's table row is not written (other threads read it)";
+
+  // A crash of the actor: its restart starts from the edited settings, not the table's.
+  auto* shard = static_cast<shard_actor::stateful_pointer<shard_state>>(
+    caf::actor_cast<caf::abstract_actor*>(ctx_->shards[s]));
+  auto child = shard->state.find(edited_id);
+  ASSERT_GE(child, 0);
+  EXPECT_EQ(shard->state.children[static_cast<std::size_t>(child)].settings->display_name,
+            "Edited Name");
+  auto& c = shard->state.children[static_cast<std::size_t>(child)];
+  auto victim = c.handle;
+  self->send_exit(victim, caf::make_error(caf::sec::runtime_error, "simulated crash"));
+  consume_messages();
+  trigger_timeouts();   // the restart backoff
+  run();
+  ASSERT_TRUE(c.handle);
+  ASSERT_NE(c.handle, victim) << "restarted";
+  auto* restarted =
+    static_cast<mailbox_actor_impl*>(caf::actor_cast<caf::abstract_actor*>(c.handle));
+  EXPECT_EQ(restarted->state.settings->ramp.start, 10);
+  EXPECT_EQ(restarted->state.settings->display_name, "Edited Name");
+}
+
+// A time zone edited to one behind the old: the local day already planned is neither
+// planned again nor ended early; the mailbox keeps it until its new local day passes it,
+// then plans in the new zone.
+TEST_F(ShardProtocol, AnEditedTimeZoneBehindNeverPlansADayAgain) {
+  start(at(monday, 6));
+  // Tuesday 02:00 UTC: the mailboxes have planned their (UTC) Tuesday.
+  run_between(at(monday, 6), at(monday + 1, 2));
+  // Pago Pago is UTC-11: Monday there until Tuesday 11:00 UTC. A mailbox with a Tuesday
+  // slot before then wakes while its new local day is still the one before.
+  mailbox_id m = no_mailbox;
+  for (mailbox_id i = 1; i <= 9 && m == no_mailbox; ++i) {
+    const auto plan = store_->plan(i, monday + 1);
+    ASSERT_TRUE(plan);
+    for (auto t : plan->slot_times)
+      if (t >= at(monday + 1, 8) && t < at(monday + 1, 10, 30))
+        m = i;
+  }
+  ASSERT_NE(m, no_mailbox) << "some mailbox sends on Tuesday between 08:00 and 10:30 UTC";
+  const auto monday_plan = store_->plan(m, monday);
+  const auto tuesday_plan = store_->plan(m, monday + 1);
+  const auto monday_intents = store_->intents(m, monday, monday).size();
+  auto edit = std::make_shared<mailbox_settings>(ctx_->mailboxes[m]);
+  edit->timezone = "Pacific/Pago_Pago";
+  self->send(ctx_->shards[shard_of(edit->email, 2)], atom::settings::value,
+             std::shared_ptr<const mailbox_settings>(edit));
+  run();
+  run_between(at(monday + 1, 2, 5), at(monday + 2, 10, 55));
+  EXPECT_EQ(store_->plan(m, monday)->slot_times, monday_plan->slot_times)
+    << "Monday was not planned again";
+  EXPECT_EQ(store_->intents(m, monday, monday).size(), monday_intents);
+  EXPECT_EQ(store_->plan(m, monday + 1)->slot_times, tuesday_plan->slot_times)
+    << "Tuesday's plan is kept";
+  EXPECT_FALSE(store_->plan(m, monday + 2)) << "no Wednesday before Pago Pago has one";
+  run_between(at(monday + 2, 11), at(monday + 2, 23, 55));
+  const auto wednesday = store_->plan(m, monday + 2);
+  ASSERT_TRUE(wednesday);
+  ASSERT_FALSE(wednesday->slot_times.empty());
+  for (auto t : wednesday->slot_times) {
+    if (t >= 0) {
+      EXPECT_GE(t, at(monday + 2, 11 + 8)) << "Wednesday's slots lie in Pago Pago's window";
+    }
+  }
+  EXPECT_EQ(ctx_->counters.duplicates_refused.load(), 0u);
+  EXPECT_EQ(totals(monday + 1).pending, 0u);
+}
