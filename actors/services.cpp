@@ -416,16 +416,18 @@ store_gateway_with_options(store_actor::stateful_pointer<store_gateway_state> se
       if (st.down)
         return caf::make_error(caf::sec::runtime_error, "the store is unreachable");
       try {
-        storage::mailbox_filter all;
-        all.include_removed = true;
+        // Three columns of every mailbox; the whole record only of one that changed.
+        auto stamps = st.store->mailbox_stamps();
         std::vector<mailbox_state_row> rows;
-        for (auto& r : st.store->list_mailboxes(all)) {
-          mailbox_state_row row{r.settings.id, r.settings.state, nullptr};
+        rows.reserve(stamps.size());
+        for (const auto& m : stamps) {
+          mailbox_state_row row{m.id, m.state, nullptr};
           // Inequality, not order: the CLI stamps wall time, the console engine time.
-          auto [seen, first] = st.listed_updated_at.try_emplace(r.settings.id, r.updated_at);
-          if (!first && seen->second != r.updated_at) {
-            seen->second = r.updated_at;
-            row.edited = std::make_shared<const mailbox_settings>(std::move(r.settings));
+          auto [seen, first] = st.listed_updated_at.try_emplace(m.id, m.updated_at);
+          if (!first && seen->second != m.updated_at) {
+            seen->second = m.updated_at;
+            if (auto r = st.store->get_mailbox(m.id))
+              row.edited = std::make_shared<const mailbox_settings>(std::move(r->settings));
           }
           rows.push_back(std::move(row));
         }

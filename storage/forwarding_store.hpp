@@ -34,6 +34,7 @@ public:
   std::uint64_t count_mailboxes(const mailbox_filter& f) override {
     return in_->count_mailboxes(f);
   }
+  std::vector<mailbox_stamp> mailbox_stamps() override { return in_->mailbox_stamps(); }
   bool set_mailbox_state(mailbox_id id, mailbox_state s) override {
     return in_->set_mailbox_state(id, s);
   }

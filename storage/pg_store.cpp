@@ -327,6 +327,7 @@ public:
   std::optional<mailbox_record> find_mailbox(const std::string& email) override;
   std::vector<mailbox_record> list_mailboxes(const mailbox_filter& f) override;
   std::uint64_t count_mailboxes(const mailbox_filter& f) override;
+  std::vector<mailbox_stamp> mailbox_stamps() override;
   bool set_mailbox_state(mailbox_id id, mailbox_state s) override;
   bool update_mailbox(const mailbox_record& r) override;
   bool remove_mailbox(mailbox_id id) override;
@@ -864,6 +865,23 @@ std::uint64_t pg_store::count_mailboxes(const mailbox_filter& f) {
     auto sql = "SELECT count(*) FROM mailboxes" + mailbox_where(f, p);
     pqxx::nontransaction tx(*c.conn);
     return static_cast<std::uint64_t>(i64(run(c, tx, sql, p)[0][0]));
+  });
+}
+
+std::vector<store::mailbox_stamp> pg_store::mailbox_stamps() {
+  return guarded("list mailbox stamps", [&](pg_connection& c) {
+    pqxx::nontransaction tx(*c.conn);
+    auto res = run(c, tx, "SELECT id, state, updated_at FROM mailboxes ORDER BY id", {});
+    std::vector<mailbox_stamp> out;
+    out.reserve(res.size());
+    for (const auto& row : res) {
+      auto state = parse_mailbox_state(text(row[1]));
+      if (!state)
+        throw store_error("mailbox " + std::to_string(i64(row[0])) + " has an unknown state '"
+                          + text(row[1]) + "'");
+      out.push_back({static_cast<mailbox_id>(i64(row[0])), *state, i64(row[2])});
+    }
+    return out;
   });
 }
 

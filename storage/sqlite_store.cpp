@@ -595,6 +595,7 @@ public:
   std::optional<mailbox_record> find_mailbox(const std::string& email) override;
   std::vector<mailbox_record> list_mailboxes(const mailbox_filter& f) override;
   std::uint64_t count_mailboxes(const mailbox_filter& f) override;
+  std::vector<mailbox_stamp> mailbox_stamps() override;
   bool set_mailbox_state(mailbox_id id, mailbox_state s) override;
   bool remove_mailbox(mailbox_id id) override;
 
@@ -1133,6 +1134,19 @@ std::uint64_t sqlite_store::count_mailboxes(const mailbox_filter& f) {
   auto q = use("SELECT count(*) FROM mailboxes" + mailbox_where(f), "count mailboxes");
   bind_mailbox_filter(q, f);
   return q.step() ? static_cast<std::uint64_t>(q.col_i64(0)) : 0;
+}
+
+std::vector<store::mailbox_stamp> sqlite_store::mailbox_stamps() {
+  auto q = use("SELECT id, state, updated_at FROM mailboxes ORDER BY id", "list mailbox stamps");
+  std::vector<mailbox_stamp> out;
+  while (q.step()) {
+    auto state = parse_mailbox_state(q.col_text(1));
+    if (!state)
+      throw store_error("mailbox " + std::to_string(q.col_i64(0)) + " has an unknown state '"
+                        + q.col_text(1) + "'");
+    out.push_back({static_cast<mailbox_id>(q.col_i64(0)), *state, q.col_i64(2)});
+  }
+  return out;
 }
 
 bool sqlite_store::set_mailbox_state(mailbox_id id, mailbox_state s) {

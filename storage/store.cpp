@@ -76,6 +76,15 @@ bool store::update_mailbox(const mailbox_record&) {
   throw store_error("this store cannot update mailboxes");
 }
 
+std::vector<store::mailbox_stamp> store::mailbox_stamps() {
+  mailbox_filter all;
+  all.include_removed = true;
+  std::vector<mailbox_stamp> out;
+  for (const auto& r : list_mailboxes(all))
+    out.push_back({r.settings.id, r.settings.state, r.updated_at});
+  return out;
+}
+
 std::vector<mailbox_id> store::add_mailboxes(const std::vector<mailbox_record>& rs) {
   std::vector<mailbox_id> ids;
   ids.reserve(rs.size());

@@ -207,6 +207,16 @@ public:
   virtual std::optional<mailbox_record> find_mailbox(const std::string& email) = 0;
   virtual std::vector<mailbox_record> list_mailboxes(const mailbox_filter& f) = 0;
   virtual std::uint64_t count_mailboxes(const mailbox_filter& f) = 0;
+  // Every mailbox, removed ones too, in id order: its state and when it was last changed
+  // (a running node's periodic look for what the CLI or the console changed). Backends
+  // read these three columns alone: at 100k mailboxes whole records took ~340 ms on
+  // SQLite. The default lists whole records.
+  struct mailbox_stamp {
+    mailbox_id id = no_mailbox;
+    mailbox_state state = mailbox_state::active;
+    time_ms updated_at = 0;
+  };
+  virtual std::vector<mailbox_stamp> mailbox_stamps();
   virtual bool set_mailbox_state(mailbox_id id, mailbox_state s) = 0;  // false: unknown id
   virtual bool remove_mailbox(mailbox_id id) = 0;   // soft delete: state removed
   // Replaces what the user owns of mailbox r.settings.id: display name, provider,

@@ -278,11 +278,12 @@ TEST_F(node_api_cli, settings_edited_while_the_node_runs_reach_the_mailbox_actor
   ASSERT_FALSE(url.empty());
   auto db = warmup::storage::open_store("", (dir_ / "data").string(), true);
   auto all = db->list_mailboxes({});
-  ASSERT_GE(all.size(), 2u);
+  ASSERT_GE(all.size(), 3u);
   const auto first = all[0].settings, second = all[1].settings;
-  auto applied = [&](const std::string& email, const std::string& what) {
+  auto applied = [&](const std::string& email, const std::string& what,
+                     std::chrono::milliseconds wait = 30s) {
     // The node lists the store's mailboxes every ~5 s and passes edits to the actors.
-    auto deadline = std::chrono::steady_clock::now() + 30s;
+    auto deadline = std::chrono::steady_clock::now() + wait;
     auto line = [&] {
       auto err = node_->err();
       for (auto at = err.find("event=mailbox_settings_applied"); at != std::string::npos;
@@ -313,4 +314,16 @@ TEST_F(node_api_cli, settings_edited_while_the_node_runs_reach_the_mailbox_actor
                           R"({"display_name":"Renamed Sender"})");
   EXPECT_EQ(patched["display_name"], "Renamed Sender") << patched.dump();
   EXPECT_FALSE(applied(second.email, "changed=display_name").empty()) << node_->err();
+  // A pause written to the store (no node answering the CLI) reaches the actor through the
+  // same look; its settings did not change, so nothing is applied to them.
+  const auto third = all[2].settings;
+  auto pause = warmup({"mailbox", "pause", third.email, "--node", dead_node});
+  ASSERT_EQ(pause.exit_code, 0) << pause.err;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  const auto paused_line = "event=mailbox_paused_by_user mailbox=" + std::to_string(third.id) + " ";
+  while (!contains(node_->err(), paused_line) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(contains(node_->err(), paused_line)) << node_->err();
+  // The pause line and the settings came in one listing; the actor has had a second.
+  EXPECT_TRUE(applied(third.email, "changed=", 1s).empty()) << node_->err();
 }

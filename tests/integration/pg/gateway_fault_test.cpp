@@ -36,6 +36,10 @@ public:
     check();
     return forwarding_store::list_mailboxes(f);
   }
+  std::vector<mailbox_stamp> mailbox_stamps() override {
+    check();
+    return forwarding_store::mailbox_stamps();
+  }
   storage::batch_result apply(const storage::write_batch& b) override {
     return apply_many({b}).front();
   }

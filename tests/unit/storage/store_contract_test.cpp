@@ -428,6 +428,35 @@ TEST_P(store_contract, state_changes_persist_and_unknown_ids_report_false) {
   expect_same(want, *got);
 }
 
+// What a running node compares every few seconds to find what the CLI or the console
+// changed: every mailbox, removed ones too, in id order, with the state and updated_at its
+// whole record has.
+TEST_P(store_contract, mailbox_stamps_list_every_mailbox_with_state_and_change_time) {
+  EXPECT_TRUE(db().mailbox_stamps().empty());
+  auto a = db().add_mailbox(make_mailbox("a@stamp.test"));
+  auto b = db().add_mailbox(make_mailbox("b@stamp.test"));
+  auto c = db().add_mailbox(make_mailbox("c@stamp.test"));
+  ASSERT_TRUE(db().set_mailbox_state(b, mailbox_state::paused));
+  ASSERT_TRUE(db().remove_mailbox(c));
+  auto edited = *db().get_mailbox(a);
+  edited.settings.timezone = "Asia/Tokyo";
+  edited.updated_at += 7777;
+  ASSERT_TRUE(db().update_mailbox(edited));
+  auto stamps = db().mailbox_stamps();
+  ASSERT_EQ(stamps.size(), 3u);
+  const mailbox_id ids[] = {a, b, c};
+  for (std::size_t i = 0; i < stamps.size(); ++i) {
+    auto whole = db().get_mailbox(ids[i]);
+    ASSERT_TRUE(whole);
+    EXPECT_EQ(stamps[i].id, ids[i]);
+    EXPECT_EQ(stamps[i].state, whole->settings.state) << ids[i];
+    EXPECT_EQ(stamps[i].updated_at, whole->updated_at) << ids[i];
+  }
+  EXPECT_EQ(stamps[0].updated_at, edited.updated_at);
+  EXPECT_EQ(stamps[1].state, mailbox_state::paused);
+  EXPECT_EQ(stamps[2].state, mailbox_state::removed);
+}
+
 TEST_P(store_contract, remove_is_soft_and_hides_the_mailbox_from_default_views) {
   auto keep = db().add_mailbox(make_mailbox("keep@a.test"));
   auto gone = db().add_mailbox(make_mailbox("gone@a.test"));
